@@ -15,19 +15,19 @@ Nothing here knows about Scalars or Tensors: it works with anything that follows
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "Context",
-    "no_grad",
-    "is_grad_enabled",
-    "enable_grad",
     "GraphFreedError",
     "Variable",
     "backpropagate",
     "central_difference",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
     "topological_sort",
 ]
 
@@ -35,14 +35,14 @@ __all__ = [
 def central_difference(f: Any, *vals: Any, arg: int = 0, epsilon: float = 1e-6) -> Any:
     r"""Approximate :math:`\partial f / \partial x_{arg}` by a central difference.
 
-    .. math:: f'_i(x) \approx \frac{f(\dots, x_i + \epsilon, \dots) - f(\dots, x_i - \epsilon, \dots)}{2\epsilon}
+    .. math::
+        f'_i(x) \approx
+        \frac{f(\dots, x_i + \epsilon, \dots) - f(\dots, x_i - \epsilon, \dots)}{2\epsilon}
 
     The arithmetic is done in the values' own type: floats give a float, Scalars a Scalar.
     """
     if not 0 <= arg < len(vals):
-        raise IndexError(
-            f"central_difference: arg={arg} is out of range for {len(vals)} value(s)"
-        )
+        raise IndexError(f"central_difference: arg={arg} is out of range for {len(vals)} value(s)")
     up = list(vals)
     down = list(vals)
     up[arg] = vals[arg] + epsilon
@@ -163,28 +163,26 @@ def topological_sort(variable: Variable) -> list[Variable]:
 
     Each variable appears before all the variables it was computed from, so that when
     backpropagation reaches it, every use of it has already contributed its derivative.
-    An iterative depth-first search (the lecture's ``visit``) with an explicit stack.
+    This is the lecture's depth-first ``visit``, with an explicit stack instead of
+    recursion: a node is appended once all its parents are finished (post-order), and
+    the list is reversed at the end.
     """
-    order: list[Variable] = []
     if variable.is_constant():
-        return order
+        return []
+    order: list[Variable] = []
     seen = {variable.unique_id}
-    # Each stack entry is (node, iterator over its parents); a node is finished, and
-    # appended, once its iterator is exhausted: a post-order, reversed at the end.
-    stack: list[tuple[Variable, Any]] = [
-        (variable, iter(()) if variable.is_leaf() else iter(variable.parents))
-    ]
+    stack: list[tuple[Variable, Iterator[Variable]]] = [(variable, iter(variable.parents))]
     push = stack.append
     while stack:
         node, parents = stack[-1]
-        for parent in parents:
+        for parent in parents:  # resume where this node's walk stopped
             uid = parent.unique_id
-            if uid in seen or parent.is_constant():
-                continue
-            seen.add(uid)
-            push((parent, iter(()) if parent.is_leaf() else iter(parent.parents)))
-            break
-        else:
+            if uid not in seen:
+                seen.add(uid)
+                if not parent.is_constant():
+                    push((parent, iter(parent.parents)))
+                    break
+        else:  # every parent finished: so is this node
             stack.pop()
             order.append(node)
     order.reverse()
@@ -194,30 +192,29 @@ def topological_sort(variable: Variable) -> list[Variable]:
 def backpropagate(variable: Variable, deriv: Any, retain_graph: bool = False) -> None:
     """Run backpropagation from ``variable`` with starting derivative ``deriv``.
 
-    Leaves reached from ``variable`` get their derivative accumulated
-    (``accumulate_derivative``); a variable reached along several paths receives the
-    **sum** of the path derivatives, and each variable is processed once, with its full
-    derivative. Unless ``retain_graph`` is true, each Function's saved values are released
-    once used, and a second backward through the same graph raises ``GraphFreedError``.
+    Outer loop: sort the graph, keep one pending derivative per ``unique_id``. Inner loop,
+    for each variable in order: a leaf accumulates its final derivative; any other
+    variable calls ``chain_rule`` with its (complete) derivative and adds each result to
+    its input's pending derivative. So a variable reached along several paths receives
+    the **sum** of the path derivatives, and each is processed exactly once. Constants
+    are never visited. Unless ``retain_graph`` is true, each node's saved values are
+    released once used (``release_graph()``, where the variable has one), and a second
+    backward through the same graph raises ``GraphFreedError``.
     """
     order = topological_sort(variable)
     derivatives: dict[int, Any] = {variable.unique_id: deriv}
-    pop = derivatives.pop
+    pending = derivatives.get
     for node in order:
-        d = pop(node.unique_id, None)
-        if d is None:  # a chain_rule chose not to send anything here
+        d = derivatives.pop(node.unique_id, None)
+        if d is None:  # no chain_rule sent anything here
             continue
         if node.is_leaf():
             node.accumulate_derivative(d)
             continue
         for parent, d_parent in node.chain_rule(d):
-            if parent.is_constant():
-                continue
             uid = parent.unique_id
-            if uid in derivatives:
-                derivatives[uid] = derivatives[uid] + d_parent
-            else:
-                derivatives[uid] = d_parent
+            before = pending(uid)
+            derivatives[uid] = d_parent if before is None else before + d_parent
         if not retain_graph:
             release = getattr(node, "release_graph", None)
             if release is not None:

@@ -23,7 +23,7 @@ def mul(x: float, y: float) -> float:
     return float(x * y)
 
 
-def id(x: float) -> float:  # noqa: A001 - the contract's name
+def id(x: float) -> float:
     """The identity, x."""
     return float(x)
 
@@ -48,7 +48,7 @@ def eq(x: float, y: float) -> float:
     return 1.0 if x == y else 0.0
 
 
-def max(x: float, y: float) -> float:  # noqa: A001 - the contract's name
+def max(x: float, y: float) -> float:
     """x if x > y else y (exact: no arithmetic is done)."""
     return float(x if x > y else y)
 
@@ -131,7 +131,7 @@ def tanh_back(x: float, d: float) -> float:
 # ---------------------------------------------------------------------------
 
 
-def map(fn: Callable[[A], B]) -> Callable[[Iterable[A]], list[B]]:  # noqa: A001
+def map(fn: Callable[[A], B]) -> Callable[[Iterable[A]], list[B]]:
     """Lift ``fn`` to lists: ``map(fn)(ls) == [fn(x) for x in ls]``."""
 
     def apply(ls: Iterable[A]) -> list[B]:
@@ -171,7 +171,7 @@ def addLists(ls1: Iterable[float], ls2: Iterable[float]) -> list[float]:
     return zipWith(add)(ls1, ls2)
 
 
-def sum(ls: Iterable[float]) -> float:  # noqa: A001
+def sum(ls: Iterable[float]) -> float:
     """Sum of a list (0.0 for an empty one)."""
     return reduce(add, 0.0)(ls)
 

@@ -58,9 +58,7 @@ def _as_float(v: object) -> float:
         return float(v)
     if hasattr(v, "item") and getattr(v, "size", None) == 1:  # 1-element NumPy arrays
         return _as_float(v.item())
-    raise TypeError(
-        f"Scalar needs a real number (float or int), got {type(v).__name__} {v!r}."
-    )
+    raise TypeError(f"Scalar needs a real number (float or int), got {type(v).__name__} {v!r}.")
 
 
 class Scalar:
@@ -132,19 +130,22 @@ class Scalar:
 
     def accumulate_derivative(self, x: float) -> None:
         """Add ``x`` to ``.derivative`` (which starts at 0.0). Leaves only."""
-        if not self.is_leaf():
+        h = self.history
+        if h is None or h.last_fn is not None:
             raise RuntimeError(
-                f"accumulate_derivative is for leaves; Scalar {self.name} was made by "
-                f"{_fn_name(self)} (derivatives pass through it, they are not stored)."
+                f"accumulate_derivative is for leaves; Scalar {self.name} is "
+                + ("a constant." if h is None else f"made by {_fn_name(self)}.")
             )
-        if self.derivative is None:
-            self.derivative = 0.0
-        self.derivative += x
+        d = self.derivative
+        self.derivative = x if d is None else d + x
 
     def chain_rule(self, d_output: float) -> list[tuple[Scalar, float]]:
-        """``(input, d_output * ∂self/∂input)`` for every input of the Function, in order."""
+        """``(input, d_output * ∂self/∂input)`` for every input of the Function, in order.
+
+        Calls the Function's ``backward`` and checks what it returns: one number per input.
+        """
         h = self.history
-        if h is None or h.last_fn is None or h.ctx is None:
+        if h is None or h.ctx is None or h.last_fn is None:
             raise RuntimeError(
                 f"chain_rule needs a Scalar made by a Function; Scalar {self.name} is a "
                 f"{'constant' if h is None else 'leaf'}."
@@ -154,23 +155,30 @@ class Scalar:
         if ctx.freed:
             raise GraphFreedError(_freed_message(fn.__name__))
         try:
-            grads = fn._backward(ctx, d_output)
+            grads = fn.backward(ctx, d_output)  # _backward, inlined
         except TypeError as err:
             raise _explain_backward_error(fn, ctx, d_output, err) from err
         inputs = h.inputs
-        if len(grads) != len(inputs):
-            grads = _check_backward_result(fn, ctx, grads, len(inputs))
-        for g in grads:
-            if type(g) is not float:
-                grads = _check_backward_result(fn, ctx, grads, len(inputs))
-                break
-        return list(zip(inputs, grads))
+        # The common cases are checked inline; anything else gets the full check.
+        if type(grads) is float:
+            if len(inputs) == 1:
+                return [(inputs[0], grads)]
+            grads = (grads,)
+        elif type(grads) is tuple and len(grads) == 2 == len(inputs):
+            g0, g1 = grads
+            if type(g0) is float and type(g1) is float:
+                return [(inputs[0], g0), (inputs[1], g1)]
+        elif not isinstance(grads, tuple | list):
+            grads = (grads,)
+        return list(zip(inputs, _check_backward_result(fn, ctx, grads, len(inputs))))
 
     def release_graph(self) -> None:
         """Free what this node's Function saved (called by backward unless retain_graph)."""
         h = self.history
         if h is not None and h.ctx is not None:
-            h.ctx.release()
+            ctx = h.ctx  # Context.release(), inlined: this runs once per node
+            ctx.saved_values = ()
+            ctx.freed = True
 
     def backward(self, d_output: float | None = None, retain_graph: bool = False) -> None:
         """Backpropagate from this Scalar; reached leaves accumulate ``.derivative``.
@@ -315,7 +323,7 @@ def _freed_message(fn_name: str) -> str:
 
 def _has_tuple(x: object) -> bool:
     return isinstance(x, tuple) or (
-        isinstance(x, Iterable) and any(isinstance(v, tuple) for v in x)  # type: ignore[arg-type]
+        isinstance(x, Iterable) and any(isinstance(v, tuple) for v in x)
     )
 
 
@@ -333,9 +341,7 @@ def _check_backward_result(
     fn: type[ScalarFunction], ctx: Context, grads: Sequence[Any], n_inputs: int
 ) -> tuple[float, ...]:
     """Validate what ``backward`` returned: one real number per input."""
-    expected = (
-        "one number" if n_inputs == 1 else f"{n_inputs} numbers (a tuple, one per input)"
-    )
+    expected = "one number" if n_inputs == 1 else f"{n_inputs} numbers (a tuple, one per input)"
     shown = grads[0] if len(grads) == 1 else grads
     hint = (" " + _UNPACK_HINT) if ctx.saved_values and _has_tuple(grads) else ""
     if len(grads) != n_inputs:

@@ -80,21 +80,24 @@ class ScalarFunction:
         inputs: list[Scalar] = []
         track = False
         for v in vals:
-            if type(v) is not Scalar and not isinstance(v, Scalar):
+            if isinstance(v, Scalar):
+                raw.append(v.data)
+                if v.history is not None:
+                    track = True
+            else:  # a plain number: passed as is, recorded as a fresh leaf
                 raw.append(v)
                 v = Scalar(v)
-            else:
-                raw.append(v.data)
-            if v.history is not None:
                 track = True
             inputs.append(v)
-        track = track and _GradMode.enabled
-        ctx = Context(not track)
-        c = cls._forward(ctx, *raw)
+        if track and _GradMode.enabled:
+            ctx = Context()
+            c = cls.forward(ctx, *raw)  # what _forward does, one call less
+            if type(c) is not float:
+                c = check_forward_result(cls, c)
+            return Scalar(c, ScalarHistory(cls, ctx, tuple(inputs)))
+        c = cls._forward(Context(True), *raw)
         if type(c) is not float:
             c = check_forward_result(cls, c)
-        if track:
-            return Scalar(c, ScalarHistory(cls, ctx, tuple(inputs)))
         return Scalar(c, None)
 
 

@@ -7,114 +7,112 @@ overrides them with methods so that the same table runs on Scalars and Tensors.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from . import operators
-
-A = TypeVar("A")
 
 __all__ = ["MathTest", "MathTestVariable"]
 
 TestList = list[tuple[str, Callable[..., Any]]]
 
 
-class MathTest(Generic[A]):
+class MathTest:
     """Float versions of the test functions (built from ``operators``)."""
 
     @staticmethod
-    def neg(a: A) -> A:
+    def neg(a: Any) -> Any:
         """Negate the argument."""
-        return -a  # type: ignore[operator, no-any-return]
+        return -a
 
     @staticmethod
-    def addConstant(a: A) -> A:
+    def addConstant(a: Any) -> Any:
         """Add a constant to the argument."""
-        return 5 + a  # type: ignore[operator, no-any-return]
+        return 5 + a
 
     @staticmethod
-    def square(a: A) -> A:
+    def square(a: Any) -> Any:
         """Manual square."""
-        return a * a  # type: ignore[operator, no-any-return]
+        return a * a
 
     @staticmethod
-    def cube(a: A) -> A:
+    def cube(a: Any) -> Any:
         """Manual cube."""
-        return a * a * a  # type: ignore[operator, no-any-return]
+        return a * a * a
 
     @staticmethod
-    def subConstant(a: A) -> A:
+    def subConstant(a: Any) -> Any:
         """Subtract a constant from the argument."""
-        return a - 5  # type: ignore[operator, no-any-return]
+        return a - 5
 
     @staticmethod
-    def multConstant(a: A) -> A:
+    def multConstant(a: Any) -> Any:
         """Multiply a constant to the argument."""
-        return 5 * a  # type: ignore[operator, no-any-return]
+        return 5 * a
 
     @staticmethod
-    def div(a: A) -> A:
+    def div(a: Any) -> Any:
         """Divide by a constant."""
-        return a / 5  # type: ignore[operator, no-any-return]
+        return a / 5
 
     @staticmethod
-    def inv(a: A) -> A:
+    def inv(a: Any) -> Any:
         """Invert after adding."""
-        return operators.inv(a + 3.5)  # type: ignore[operator, return-value]
+        return operators.inv(a + 3.5)
 
     @staticmethod
-    def sig(a: A) -> A:
+    def sig(a: Any) -> Any:
         """Apply sigmoid."""
-        return operators.sigmoid(a)  # type: ignore[arg-type, return-value]
+        return operators.sigmoid(a)
 
     @staticmethod
-    def log(a: A) -> A:
+    def log(a: Any) -> Any:
         """Apply log to a large value."""
-        return operators.log(a + 100000)  # type: ignore[operator, return-value]
+        return operators.log(a + 100000)
 
     @staticmethod
-    def relu(a: A) -> A:
+    def relu(a: Any) -> Any:
         """Apply relu."""
-        return operators.relu(a + 5.5)  # type: ignore[operator, return-value]
+        return operators.relu(a + 5.5)
 
     @staticmethod
-    def exp(a: A) -> A:
+    def exp(a: Any) -> Any:
         """Apply exp to a smaller value."""
-        return operators.exp(a - 200)  # type: ignore[operator, return-value]
+        return operators.exp(a - 200)
 
     @staticmethod
-    def explog(a: A) -> A:
+    def explog(a: Any) -> Any:
         """log(a + 100000) + exp(a - 200)."""
-        return operators.log(a + 100000) + operators.exp(a - 200)  # type: ignore[operator, return-value]
+        return operators.log(a + 100000) + operators.exp(a - 200)
 
     @staticmethod
-    def add2(a: A, b: A) -> A:
+    def add2(a: Any, b: Any) -> Any:
         """Add two arguments."""
-        return a + b  # type: ignore[operator, no-any-return]
+        return a + b
 
     @staticmethod
-    def mul2(a: A, b: A) -> A:
+    def mul2(a: Any, b: Any) -> Any:
         """Multiply two arguments."""
-        return a * b  # type: ignore[operator, no-any-return]
+        return a * b
 
     @staticmethod
-    def div2(a: A, b: A) -> A:
+    def div2(a: Any, b: Any) -> Any:
         """Divide two arguments."""
-        return a / (b + 5.5)  # type: ignore[operator, no-any-return]
+        return a / (b + 5.5)
 
     @staticmethod
-    def gt2(a: A, b: A) -> A:
+    def gt2(a: Any, b: Any) -> Any:
         """1.0 if b < a + 1.2."""
-        return operators.lt(b, a + 1.2)  # type: ignore[arg-type, operator, return-value]
+        return operators.lt(b, a + 1.2)
 
     @staticmethod
-    def lt2(a: A, b: A) -> A:
+    def lt2(a: Any, b: Any) -> Any:
         """1.0 if a + 1.2 < b."""
-        return operators.lt(a + 1.2, b)  # type: ignore[arg-type, operator, return-value]
+        return operators.lt(a + 1.2, b)
 
     @staticmethod
-    def eq2(a: A, b: A) -> A:
+    def eq2(a: Any, b: Any) -> Any:
         """1.0 if a == b + 5.5."""
-        return operators.eq(a, (b + 5.5))  # type: ignore[arg-type, operator, return-value]
+        return operators.eq(a, (b + 5.5))
 
     @staticmethod
     def sum_red(a: Sequence[float]) -> float:
@@ -132,13 +130,11 @@ class MathTest(Generic[A]):
         return operators.sum(a) / float(len(a))
 
     @staticmethod
-    def complex(a: A) -> A:
+    def complex(a: Any) -> Any:
         """log(sigmoid(relu(relu(10a + 7)·6 + 5)·10)) / 50."""
-        return (  # type: ignore[no-any-return]
+        return (
             operators.log(
-                operators.sigmoid(
-                    operators.relu(operators.relu(a * 10 + 7) * 6 + 5) * 10  # type: ignore[operator]
-                )
+                operators.sigmoid(operators.relu(operators.relu(a * 10 + 7) * 6 + 5) * 10)
             )
             / 50
         )
@@ -178,7 +174,7 @@ class MathTest(Generic[A]):
         return one, two, red
 
 
-class MathTestVariable(MathTest[Any]):
+class MathTestVariable(MathTest):
     """The same functions written with Variable methods (Scalars and Tensors)."""
 
     @staticmethod
