@@ -19,7 +19,9 @@ def test_ruff_clean() -> None:
 
 
 def test_ruff_format_clean() -> None:
-    res = _run(sys.executable, "-m", "ruff", "format", "--check", "minitorch", "tests", "benchmarks")
+    res = _run(
+        sys.executable, "-m", "ruff", "format", "--check", "minitorch", "tests", "benchmarks"
+    )
     assert res.returncode == 0, res.stdout + res.stderr
 
 
