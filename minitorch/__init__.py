@@ -19,6 +19,7 @@ from .autodiff import (
 )
 from .datasets import Graph
 from .module import Module, Parameter
+from .operators import prod
 from .optim import SGD, Optimizer
 from .scalar import Scalar, ScalarHistory, derivative_check
 from .scalar_functions import ScalarFunction
@@ -52,6 +53,7 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "operators",
+    "prod",
     "scalar_functions",
     "topological_sort",
     "version",
