@@ -38,6 +38,18 @@ def test_times_five_forward_only() -> None:
     assert out.history.inputs[0] is z
 
 
+def test_backward_on_a_forward_only_function_names_it() -> None:
+    class TimesFive(ScalarFunction):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 5
+
+    out = TimesFive.apply(minitorch.Scalar(10.0))
+    with pytest.raises((AttributeError, NotImplementedError, TypeError)) as info:
+        out.backward()
+    assert "TimesFive" in str(info.value) and "backward" in str(info.value)
+
+
 def test_mul_forward_only() -> None:
     class Mul(ScalarFunction):
         @staticmethod

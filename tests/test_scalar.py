@@ -636,3 +636,68 @@ def test_backward_on_a_constant() -> None:
         c = Scalar(1.0) * 2.0
     with pytest.raises(RuntimeError, match="constant"):
         c.backward()
+
+
+def test_backward_returning_none_names_the_function() -> None:
+    class ForgotReturn(ScalarFunction):
+        @staticmethod
+        def forward(ctx: Context, x: float) -> float:
+            return x
+
+        @staticmethod
+        def backward(ctx: Context, d: float) -> None:
+            d * 2  # forgot to return
+
+    with pytest.raises(TypeError) as info:
+        ForgotReturn.apply(Scalar(1.0)).backward()
+    msg = str(info.value)
+    assert "ForgotReturn" in msg and "None" in msg and "number" in msg
+
+
+# ---------------------------------------------------------------------------
+# §0: the Scalar half's top-level names
+# ---------------------------------------------------------------------------
+
+TOP_LEVEL = [
+    "operators",
+    "scalar_functions",
+    "Module",
+    "Parameter",
+    "MathTest",
+    "MathTestVariable",
+    "Scalar",
+    "ScalarHistory",
+    "ScalarFunction",
+    "Context",
+    "Variable",
+    "central_difference",
+    "derivative_check",
+    "backpropagate",
+    "topological_sort",
+    "prod",
+    "Optimizer",
+    "SGD",
+    "datasets",
+    "version",
+]
+
+
+@pytest.mark.parametrize("name", TOP_LEVEL)
+def test_top_level_name(name: str) -> None:
+    assert hasattr(minitorch, name)
+
+
+def test_top_level_prod_works_on_shapes() -> None:
+    assert int(minitorch.prod((2, 3, 4))) == 24
+    assert minitorch.prod(()) == 1.0
+
+
+def test_submodules_are_importable() -> None:
+    import importlib
+
+    for name in ["operators", "autodiff", "module", "scalar", "scalar_functions", "optim"]:
+        assert importlib.import_module(f"minitorch.{name}") is not None
+    assert isinstance(minitorch.version, str)
+    from minitorch.datasets import simple  # the submodule still works behind the dict
+
+    assert minitorch.datasets["Simple"] is simple
