@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import pickle
 from typing import Any
 
 import pytest
@@ -122,6 +123,13 @@ def test_module_can_be_deep_copied() -> None:
     r2 = copy.deepcopy(r)
     assert [n for n, _ in r2.named_parameters()] == ["p1", "a.p2", "b.c.p3"]
     assert r2.p1 is not r.p1
+
+
+def test_module_can_be_pickled() -> None:
+    r2 = pickle.loads(pickle.dumps(Root()))
+    assert [n for n, _ in r2.named_parameters()] == ["p1", "a.p2", "b.c.p3"]
+    assert r2.b.c.p3.value.data == 3.0
+    assert r2.does_not_exist is None
 
 
 # ---------------------------------------------------------------------------
