@@ -1,0 +1,223 @@
+"""FastOps: the NumPy backend (ufuncs, reductions and BLAS ``matmul``; no JIT).
+
+Each known float function of ``operators`` (and the extras of ``tensor_ops``) has a
+vectorised twin in a lookup table, written to give exactly what ``SimpleOps`` gives
+(strict ``<``, exact ``==``, ``log(x + 1e-6)``, ``relu_back`` on ``x > 0``, ``is_close``
+at 1e-2, the overflow-free sigmoid). Any other Python float function still works, through
+a generic element-by-element path (``np.frompyfunc``), so ``map``/``zip``/``reduce`` accept
+lambdas too. Results are fresh C-contiguous arrays of the input's dtype (float64 or
+float32), wrapped as Tensors on the input's backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import operators
+from .tensor_data import TensorData
+from .tensor_ops import (
+    MapProto,
+    TensorBackend,
+    TensorOps,
+    _check_dim,
+    _check_map_out,
+    _zip_shape,
+    div,
+    matmul_shape,
+    nonzero,
+    pow,
+    sub,
+)
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+__all__ = ["FastBackend", "FastOps"]
+
+Array = npt.NDArray[Any]
+UFn = Callable[[Array], Array]
+BFn = Callable[[Array, Array], Array]
+
+
+def _sigmoid(x: Array) -> Array:
+    """σ(x) without overflow: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+def _copy(x: Array) -> Array:
+    return np.array(x, copy=True, order="C")
+
+
+def _as(x: Array, like: Array) -> Array:
+    return x.astype(like.dtype, copy=False)
+
+
+def _bdtype(a: Array, b: Array) -> np.dtype[Any]:
+    return np.result_type(a.dtype, b.dtype)
+
+
+_MAP_TABLE: dict[Callable[..., float], UFn] = {
+    operators.neg: np.negative,
+    operators.id: _copy,
+    operators.sigmoid: _sigmoid,
+    operators.relu: lambda x: np.where(x > 0, x, 0.0).astype(x.dtype, copy=False),
+    operators.log: lambda x: np.log(x + operators.EPS),
+    operators.exp: np.exp,
+    operators.inv: np.reciprocal,
+    operators.tanh: np.tanh,
+    nonzero: lambda x: _as(x != 0, x),
+}
+
+_ZIP_TABLE: dict[Callable[..., float], BFn] = {
+    operators.add: np.add,
+    operators.mul: np.multiply,
+    sub: np.subtract,
+    div: np.divide,
+    pow: np.power,
+    operators.lt: lambda a, b: (a < b).astype(_bdtype(a, b)),
+    operators.eq: lambda a, b: (a == b).astype(_bdtype(a, b)),
+    operators.is_close: lambda a, b: (np.abs(a - b) < 1e-2).astype(_bdtype(a, b)),
+    operators.max: lambda a, b: np.where(a > b, a, b),
+    operators.relu_back: lambda x, d: np.where(x > 0, d, 0.0).astype(_bdtype(x, d)),
+    operators.log_back: lambda x, d: d / x,
+    operators.inv_back: lambda x, d: np.negative(d) / (x * x),
+    operators.sigmoid_back: lambda x, d: (lambda s: d * s * (1.0 - s))(_sigmoid(x)),
+    operators.exp_back: lambda x, d: d * np.exp(x),
+    operators.tanh_back: lambda x, d: (lambda t: d * (1.0 - t * t))(np.tanh(x)),
+}
+
+_REDUCE_TABLE: dict[Callable[..., float], np.ufunc] = {
+    operators.add: np.add,
+    operators.mul: np.multiply,
+    operators.max: np.maximum,
+}
+
+
+def _generic_map(fn: Callable[[float], float]) -> UFn:
+    """Element-by-element ``fn`` (any Python float function)."""
+    ufn = np.frompyfunc(lambda v: fn(float(v)), 1, 1)
+
+    def run(x: Array) -> Array:
+        return np.asarray(ufn(x), dtype=x.dtype).reshape(x.shape)
+
+    return run
+
+
+def _generic_zip(fn: Callable[[float, float], float]) -> BFn:
+    """Element-by-element binary ``fn`` with broadcasting."""
+    ufn = np.frompyfunc(lambda v, w: fn(float(v), float(w)), 2, 1)
+
+    def run(a: Array, b: Array) -> Array:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        return np.asarray(ufn(a, b), dtype=_bdtype(a, b)).reshape(shape)
+
+    return run
+
+
+def _wrap(like: Tensor, r: Array) -> Tensor:
+    if not r.flags.c_contiguous:
+        r = np.ascontiguousarray(r)
+    return like._new(TensorData._from_array(r))
+
+
+class FastOps(TensorOps):
+    """NumPy kernels: ufuncs for maps and zips, ``ufunc.reduce``, BLAS ``matmul``."""
+
+    @staticmethod
+    def map(fn: Callable[[float], float]) -> MapProto:
+        """Elementwise ``fn``: ``f(a, out=None)`` (``a`` broadcasts into ``out``)."""
+        vec = _MAP_TABLE.get(fn) or _generic_map(fn)
+        name = getattr(fn, "__name__", "fn")
+
+        def _map(a: Tensor, out: Tensor | None = None, /) -> Tensor:
+            r = vec(a._tensor._array)
+            if out is None:
+                return _wrap(a, r)
+            _check_map_out(name, a, out)
+            np.copyto(out._tensor._array, r, casting="unsafe")
+            return out
+
+        return _map
+
+    @staticmethod
+    def cmap(fn: Callable[[float], float]) -> Callable[[Tensor, Tensor], Tensor]:
+        """Elementwise ``fn`` into a given ``out``."""
+        f = FastOps.map(fn)
+
+        def _cmap(a: Tensor, out: Tensor) -> Tensor:
+            return f(a, out)
+
+        return _cmap
+
+    @staticmethod
+    def zip(fn: Callable[[float, float], float]) -> Callable[[Tensor, Tensor], Tensor]:
+        """Elementwise binary ``fn`` over ``shape_broadcast(a.shape, b.shape)``."""
+        vec = _ZIP_TABLE.get(fn) or _generic_zip(fn)
+        name = getattr(fn, "__name__", "fn")
+
+        def _zip(a: Tensor, b: Tensor) -> Tensor:
+            try:
+                r = vec(a._tensor._array, b._tensor._array)
+            except ValueError:
+                _zip_shape(name, a, b)  # raises IndexingError naming both shapes
+                raise
+            return _wrap(a, r)
+
+        return _zip
+
+    @staticmethod
+    def reduce(
+        fn: Callable[[float, float], float], start: float = 0.0
+    ) -> Callable[[Tensor, int], Tensor]:
+        """Fold ``fn`` along ``dim`` from ``start``; ``dim`` is kept with size 1."""
+        ufunc = _REDUCE_TABLE.get(fn)
+        name = getattr(fn, "__name__", "fn")
+        if ufunc is None:
+            ufunc = np.frompyfunc(lambda acc, v: fn(float(acc), float(v)), 2, 1)
+
+            def _generic(a: Tensor, dim: int) -> Tensor:
+                d = _check_dim(name, a, dim)
+                arr = a._tensor._array
+                assert ufunc is not None
+                r = ufunc.reduce(arr.astype(object), axis=d, keepdims=True, initial=start)
+                return _wrap(a, np.asarray(r, dtype=arr.dtype))
+
+            return _generic
+
+        def _reduce(a: Tensor, dim: int) -> Tensor:
+            arr = a._tensor._array
+            try:
+                r = ufunc.reduce(arr, axis=dim, keepdims=True, initial=start)
+            except (ValueError, TypeError):
+                _check_dim(name, a, dim)
+                raise
+            return _wrap(a, r)
+
+        return _reduce
+
+    @staticmethod
+    def matrix_multiply(a: Tensor, b: Tensor) -> Tensor:
+        """``a @ b`` over the last two dims, batch dims broadcast; 2-D @ 2-D gives 2-D.
+
+        ``(B, n, m) @ (B or 1, m, p) -> (B, n, p)``. Mismatched shapes raise
+        ``IndexingError`` naming both.
+        """
+        x = a._tensor._array
+        y = b._tensor._array
+        if x.ndim < 2 or y.ndim < 2:
+            matmul_shape(a.shape, b.shape)
+        try:
+            r = np.matmul(x, y)
+        except ValueError:
+            matmul_shape(a.shape, b.shape)
+            raise
+        return _wrap(a, r)
+
+
+FastBackend = TensorBackend(FastOps)
+"""The NumPy backend: the default of ``Tensor``, ``tensor``, ``rand`` and ``zeros``."""
