@@ -204,9 +204,7 @@ def _zip_shape(name: str, a: Tensor, b: Tensor) -> tuple[int, ...]:
     try:
         return shape_broadcast(a.shape, b.shape)
     except IndexingError as err:
-        raise IndexingError(
-            f"{name}: shapes {a.shape} and {b.shape} do not broadcast. {err}"
-        ) from None
+        raise IndexingError(f"{name}: {err}") from None
 
 
 def _fn_name(fn: Callable[..., Any]) -> str:

@@ -1,0 +1,719 @@
+"""Tensor: an n-dimensional array that remembers how it was computed.
+
+A ``Tensor`` wraps a ``TensorData`` (NumPy storage, shape, strides), the ``backend`` whose
+kernels compute with it, and its ``history`` (the Function, context and inputs that made
+it). Operators and methods go through the Functions of ``tensor_functions``, so results
+record the graph that ``backward()`` walks with the engine shared with ``Scalar``
+(``autodiff.backpropagate``).
+
+As for Scalars there are three kinds:
+
+* **constant** – ``history is None``: the default (``Tensor([1, 2])``), no gradient;
+* **leaf** – ``requires_grad=True`` / ``requires_grad_(True)``: gradients accumulate in
+  ``.grad`` (a Tensor of the same shape);
+* **internal node** – made by a Function from inputs that require gradients.
+
+Reductions keep the reduced dim with size 1, ``t[i, j]`` gives a Python float, and
+``view`` needs a contiguous tensor (see the contract's "deliberate differences").
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import count
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .autodiff import Context, GraphFreedError, _GradMode, backpropagate
+from .fast_ops import FastBackend
+from .tensor_data import IndexingError, Storage, TensorData, UserShape, UserStrides, shape_broadcast
+from .tensor_ops import TensorBackend
+
+if TYPE_CHECKING:
+    from .tensor_functions import Function
+
+__all__ = ["History", "Tensor"]
+
+_next_id = count(1).__next__
+_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+@dataclass(slots=True)
+class History:
+    """How a Tensor was made: the Function (``last_fn``), its context and its inputs.
+
+    The default, all empty, marks a leaf.
+    """
+
+    last_fn: type[Function] | None = None
+    ctx: Context | None = None
+    inputs: Sequence[Any] = ()
+
+
+class _Param:
+    """Stands in a history for a non-Tensor argument (a dim, an order): a constant."""
+
+    __slots__ = ()
+    unique_id = 0
+    history = None
+    parents = ()
+
+    def is_constant(self) -> bool:
+        return True
+
+    def is_leaf(self) -> bool:
+        return False
+
+
+class _Flag:
+    """The value of ``t.requires_grad``: truthy like a bool, and callable (course code calls it)."""
+
+    __slots__ = ("_v",)
+
+    def __init__(self, v: bool) -> None:
+        self._v = v
+
+    def __call__(self) -> bool:
+        return self._v
+
+    def __bool__(self) -> bool:
+        return self._v
+
+    def __eq__(self, other: object) -> bool:
+        return self._v == (other._v if isinstance(other, _Flag) else other)
+
+    def __hash__(self) -> int:
+        return hash(self._v)
+
+    def __repr__(self) -> str:
+        return repr(self._v)
+
+
+_TRUE = _Flag(True)
+_FALSE = _Flag(False)
+
+
+def _dtype(dtype: Any) -> np.dtype[Any] | None:
+    if dtype is None:
+        return None
+    dt: np.dtype[Any] = np.dtype(dtype)
+    if dt not in _FLOATS:
+        raise TypeError(f"Tensor dtype must be float64 or float32, got {dt}.")
+    return dt
+
+
+def _to_data(v: Any, dtype: np.dtype[Any] | None) -> TensorData:
+    """TensorData for a number, nested lists, a NumPy array, a TensorData or a Tensor."""
+    if isinstance(v, TensorData):
+        if dtype is None or v.dtype == dtype:
+            return v
+        return TensorData._from_array(v._array.astype(dtype))
+    if isinstance(v, Tensor):
+        return TensorData._from_array(np.array(v._tensor._array, dtype=dtype or v.dtype))
+    if isinstance(v, np.ndarray):
+        dt = dtype or (v.dtype if v.dtype in _FLOATS else np.dtype(np.float64))
+        return TensorData._from_array(np.array(v, dtype=dt, order="C"))
+    dt = dtype or np.dtype(np.float64)
+    if isinstance(v, (bool, numbers.Real, np.number)):
+        return TensorData._from_array(np.array([v], dtype=dt))
+    if isinstance(v, (list, tuple)):
+        try:
+            arr = np.array(v, dtype=dt)
+        except ValueError as err:
+            raise ValueError(
+                f"Cannot make a tensor from {_short(v)}: the nested lists must be "
+                f"rectangular (every list at one level the same length) and hold numbers "
+                f"({err})."
+            ) from None
+        except TypeError as err:
+            raise TypeError(f"Cannot make a tensor from {_short(v)}: {err}.") from None
+        return TensorData._from_array(arr)
+    raise TypeError(
+        f"Tensor(...) needs a number, nested lists, a NumPy array or a TensorData, got "
+        f"{type(v).__name__}."
+    )
+
+
+def _short(v: Any) -> str:
+    s = repr(v)
+    return s if len(s) < 60 else s[:57] + "..."
+
+
+def _check_key(key: Any, shape: tuple[int, ...]) -> Any:
+    """Validate a slicing key (ints, slices, ``...``, ``None``); return it as a tuple."""
+    parts = key if isinstance(key, tuple) else (key,)
+    dim = 0
+    for k in parts:
+        if k is None:
+            continue
+        if k is Ellipsis:
+            dim = len(shape) - sum(1 for p in parts if p is not None and p is not Ellipsis)
+            continue
+        if dim >= len(shape):
+            raise IndexingError(f"Index {key!r} has too many entries for shape {shape}.")
+        if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+            if not 0 <= k < shape[dim]:
+                raise IndexingError(
+                    f"Index {key!r}: {k} is out of range for dim {dim} of shape {shape} "
+                    "(negative indices are not supported)."
+                )
+        elif isinstance(k, slice):
+            if k.step is not None and k.step <= 0:
+                raise IndexingError(f"Index {key!r}: slice steps must be positive.")
+        else:
+            raise TypeError(f"Tensor index {key!r}: only ints, slices, ... and None are supported.")
+        dim += 1
+    return parts
+
+
+class Tensor:
+    """An n-d array of floats that records the Functions applied to it.
+
+    ``Tensor(data, requires_grad=False, backend=None, name=None, dtype=None)``: ``data`` is
+    a number (shape ``(1,)``), nested lists, a NumPy array or a ``TensorData`` (used as
+    is). The course form ``Tensor(tensor_data, back, name, backend)`` works too. The
+    default backend is the NumPy one (``FastBackend``), dtype float64.
+    """
+
+    __slots__ = ("__weakref__", "_name", "_tensor", "backend", "grad", "history", "unique_id")
+
+    _tensor: TensorData
+    history: History | None
+    backend: TensorBackend
+    grad: Tensor | None
+    unique_id: int
+
+    def __init__(
+        self,
+        v: Any,
+        back: History | bool | None = None,
+        name: str | None = None,
+        backend: TensorBackend | None = None,
+        requires_grad: bool = False,
+        dtype: Any = None,
+    ) -> None:
+        if isinstance(back, bool):  # Tensor(data, True): PyTorch's positional requires_grad
+            requires_grad, back = back, None
+        self._tensor = _to_data(v, _dtype(dtype))
+        self.history = History() if requires_grad and back is None else back
+        self.backend = FastBackend if backend is None else backend
+        self.grad = None
+        self.unique_id = _next_id()
+        self._name = name
+
+    # -- construction helpers ----------------------------------------------------
+    def _new(self, tensor_data: TensorData) -> Tensor:
+        """A constant Tensor on this backend wrapping ``tensor_data`` (no copy)."""
+        t = object.__new__(Tensor)
+        t._tensor = tensor_data
+        t.history = None
+        t.backend = self.backend
+        t.grad = None
+        t.unique_id = _next_id()
+        t._name = None
+        return t
+
+    @staticmethod
+    def make(
+        storage: Storage | Sequence[float],
+        shape: UserShape,
+        strides: UserStrides | None = None,
+        backend: TensorBackend | None = None,
+    ) -> Tensor:
+        """A constant Tensor over ``TensorData(storage, shape, strides)``."""
+        return Tensor(TensorData(storage, tuple(shape), strides), backend=backend)
+
+    def _type_(self, backend: TensorBackend) -> None:
+        """Move this tensor to ``backend`` (in place)."""
+        self.backend = backend
+
+    def _ensure_tensor(self, b: Any) -> Tensor:
+        """``b`` as a Tensor: numbers become shape-(1,) tensors of this backend and dtype."""
+        if isinstance(b, Tensor):
+            return b
+        if isinstance(b, (float, int)):
+            return self._new(TensorData._from_array(np.array((b,), dtype=self.dtype)))
+        return Tensor(b, backend=self.backend, dtype=self.dtype)
+
+    # -- properties ----------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape (a tuple)."""
+        return self._tensor.shape
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return self._tensor.size
+
+    @property
+    def dims(self) -> int:
+        """Number of dimensions."""
+        return self._tensor.dims
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """float64 (default) or float32."""
+        return self._tensor._array.dtype
+
+    @property
+    def f(self) -> TensorBackend:
+        """The backend (the course's short name)."""
+        return self.backend
+
+    @property
+    def name(self) -> str:
+        """A label for graphs and messages: the given name, else the unique id."""
+        return self._name if self._name is not None else str(self.unique_id)
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+
+    @property
+    def requires_grad(self) -> _Flag:
+        """Whether gradients flow to this tensor (not a constant).
+
+        Truthy and comparable like a bool, and callable: ``t.requires_grad()`` returns a
+        real bool. Assigning ``t.requires_grad = flag`` calls ``requires_grad_(flag)``.
+        """
+        return _FALSE if self.history is None else _TRUE
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(bool(flag))
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        """True: make this a fresh leaf (also if it had a history); False: a constant."""
+        self.history = History() if flag else None
+        return self
+
+    @property
+    def grad_fn(self) -> type[Function] | None:
+        """The Function that produced this tensor (None for leaves and constants)."""
+        h = self.history
+        return None if h is None else h.last_fn
+
+    # -- the Variable protocol ----------------------------------------------------------
+    def is_leaf(self) -> bool:
+        """True for a tensor that requires grad and was not made by a Function."""
+        h = self.history
+        return h is not None and h.last_fn is None
+
+    def is_constant(self) -> bool:
+        """True when no gradient flows here (no history)."""
+        return self.history is None
+
+    @property
+    def parents(self) -> Sequence[Any]:
+        """The inputs of the Function that made this tensor."""
+        h = self.history
+        return () if h is None else h.inputs
+
+    def accumulate_derivative(self, x: Tensor) -> None:
+        """Add ``x`` (a gradient of this tensor's shape) to ``.grad``. Leaves only.
+
+        ``.grad`` starts from zeros, i.e. the first gradient is stored as a copy.
+        """
+        if not self.is_leaf():
+            raise RuntimeError(
+                f"accumulate_derivative is for leaves; this tensor was made by "
+                f"{getattr(self.grad_fn, '__name__', 'nothing')}."
+            )
+        if x.shape != self.shape:
+            x = self.expand(x)
+        if self.grad is None:
+            if x.history is not None:  # create_graph: keep the graph of the gradient
+                self.grad = x
+            else:
+                arr = np.array(x._tensor._array, dtype=self.dtype, order="C")
+                self.grad = self._new(TensorData._from_array(arr))
+        else:
+            self.grad = self.grad + x
+
+    def chain_rule(self, d_output: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """``(input, input.expand(grad))`` for each input that needs a gradient.
+
+        Each gradient from the Function's backward is summed back to its input's shape.
+        """
+        h = self.history
+        if h is None or h.last_fn is None or h.ctx is None:
+            raise RuntimeError(
+                "chain_rule needs a tensor made by a Function; this one is a "
+                f"{'constant' if h is None else 'leaf'}."
+            )
+        fn = h.last_fn
+        ctx = h.ctx
+        if ctx.freed:
+            raise GraphFreedError(
+                f"Trying to backward through {fn.__name__} a second time: the graph's saved "
+                "values were freed after the first backward(). Pass `retain_graph=True` to "
+                "the first backward() to keep the graph, or recompute the forward pass."
+            )
+        grads = fn._backward(ctx, d_output)
+        inputs = h.inputs
+        if len(grads) != len(inputs):
+            raise TypeError(
+                f"{fn.__name__}.backward returned {len(grads)} value(s) but "
+                f"{fn.__name__}.forward took {len(inputs)} input(s): return one gradient per "
+                "input (0.0 for parameter arguments)."
+            )
+        out = []
+        for inp, g in zip(inputs, grads):
+            if inp.history is None or g is None:
+                continue
+            if not isinstance(g, Tensor):
+                if isinstance(g, numbers.Real) and not isinstance(g, bool):
+                    g = inp._new(TensorData._from_array(np.full(inp.shape, g, dtype=inp.dtype)))
+                else:
+                    raise TypeError(
+                        f"{fn.__name__}.backward returned a {type(g).__name__} for an input; "
+                        "expected a Tensor (or 0.0 for a parameter argument)."
+                    )
+            if g.shape != inp.shape:
+                try:
+                    g = inp.expand(g)
+                except IndexingError:
+                    raise IndexingError(
+                        f"{fn.__name__}.backward returned a gradient of shape {g.shape} for "
+                        f"an input of shape {inp.shape}; it must broadcast to the input's shape."
+                    ) from None
+            out.append((inp, g))
+        return out
+
+    def release_graph(self) -> None:
+        """Free what this node's Function saved (called by backward unless retain_graph)."""
+        h = self.history
+        if h is not None and h.ctx is not None:
+            h.ctx.release()
+
+    def backward(
+        self,
+        grad_output: Any = None,
+        retain_graph: bool = False,
+        create_graph: bool = False,
+    ) -> None:
+        """Backpropagate from this tensor; reached leaves accumulate ``.grad``.
+
+        ``grad_output`` is ∂L/∂self (a tensor of this shape, or a number); it may be left
+        out for a one-element tensor (1.0). Saved values are freed afterwards unless
+        ``retain_graph=True``. ``create_graph=True`` records the backward pass, so the
+        gradients can be differentiated again (it implies ``retain_graph``).
+        """
+        if self.history is None:
+            raise RuntimeError(
+                "backward() was called on a constant tensor (requires_grad is False): no "
+                "input of it requires a gradient. Create inputs with requires_grad=True (or "
+                "call .requires_grad_()) and compute outside `no_grad()`."
+            )
+        if grad_output is None:
+            if self.size != 1:
+                raise RuntimeError(
+                    f"backward() without grad_output needs a one-element tensor; this one "
+                    f"has shape {self.shape}. Reduce it first (e.g. .sum()) or pass "
+                    f"grad_output of shape {self.shape}."
+                )
+            seed = self._new(TensorData._from_array(np.ones(self.shape, dtype=self.dtype)))
+        else:
+            if isinstance(grad_output, Tensor):
+                seed = grad_output
+            elif isinstance(grad_output, (numbers.Real, np.ndarray, list, tuple)):
+                seed = Tensor(grad_output, backend=self.backend, dtype=self.dtype)
+            else:
+                raise TypeError(
+                    f"backward: grad_output must be a Tensor or a number, got "
+                    f"{type(grad_output).__name__}."
+                )
+            if seed.shape != self.shape:
+                if seed.size == 1:
+                    seed = self._new(
+                        TensorData._from_array(np.full(self.shape, seed.item(), dtype=self.dtype))
+                    )
+                else:
+                    raise IndexingError(
+                        f"backward: grad_output has shape {seed.shape} but the tensor has "
+                        f"shape {self.shape}; they must match."
+                    )
+            if seed.history is not None and not create_graph:
+                seed = seed.detach()
+        if create_graph:
+            retain_graph = True
+        previous = _GradMode.enabled
+        _GradMode.enabled = create_graph
+        try:
+            backpropagate(self, seed, retain_graph=retain_graph)
+        finally:
+            _GradMode.enabled = previous
+
+    def zero_grad_(self) -> None:
+        """Forget the gradient (``.grad = None``)."""
+        self.grad = None
+
+    def zero_grad(self) -> None:
+        """Forget the gradient (``.grad = None``); same as ``zero_grad_``."""
+        self.grad = None
+
+    def detach(self) -> Tensor:
+        """A constant sharing this tensor's data and backend, cut from the graph."""
+        return self._new(self._tensor)
+
+    # -- conversion ----------------------------------------------------------------------
+    def item(self) -> float:
+        """The single value of a one-element tensor, as a Python float."""
+        if self.size != 1:
+            raise IndexingError(
+                f"item() needs a one-element tensor; this one has shape {self.shape}."
+            )
+        return float(self._tensor._array.reshape(-1)[0])
+
+    def __float__(self) -> float:
+        return self.item()
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise RuntimeError(
+                f"The truth value of a tensor of shape {self.shape} is ambiguous; use "
+                ".all() or .item()."
+            )
+        return bool(self.item())
+
+    def to_numpy(self) -> npt.NDArray[Any]:
+        """A NumPy copy with this tensor's shape (C-contiguous)."""
+        return np.array(self._tensor._array, order="C", copy=True)
+
+    def numpy(self) -> npt.NDArray[Any]:
+        """A NumPy copy with this tensor's shape."""
+        return self.to_numpy()
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
+        arr = self._tensor._array
+        if dtype is not None:
+            arr = arr.astype(dtype)
+        return arr.copy() if copy else arr
+
+    def tuple(self) -> tuple[Any, Any, Any]:
+        """``(_storage, _shape, _strides)`` of the underlying TensorData."""
+        return self._tensor.tuple()
+
+    def zeros(self, shape: UserShape | None = None) -> Tensor:
+        """Zeros of ``shape`` (default: this shape) on this backend, with this dtype."""
+        s = self.shape if shape is None else tuple(shape)
+        return self._new(TensorData._from_array(np.zeros(s, dtype=self.dtype)))
+
+    def contiguous(self) -> Tensor:
+        """This tensor if already contiguous, else a contiguous copy (``Copy``)."""
+        if self._tensor.is_contiguous():
+            return self
+        return tf.Copy.apply(self)
+
+    def is_contiguous(self) -> bool:
+        """True for a plain row-major layout."""
+        return self._tensor.is_contiguous()
+
+    # -- display -----------------------------------------------------------------------
+    def __repr__(self) -> str:
+        body = self._tensor.to_string().replace("\n", "\n       ")
+        extra = ""
+        if self.dtype != np.float64:
+            extra += f", dtype={self.dtype}"
+        h = self.history
+        if h is not None:
+            extra += (
+                ", requires_grad=True" if h.last_fn is None else f", grad_fn=<{h.last_fn.__name__}>"
+            )
+        return f"tensor({body}{extra})"
+
+    def __str__(self) -> str:
+        return self._tensor.to_string()
+
+    # -- indexing ------------------------------------------------------------------------
+    def __getitem__(self, key: Any) -> Any:
+        """``t[i, j]`` (a full index of ints) is a Python float; slices give a view tensor."""
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            if self.dims != 1:
+                raise IndexingError(
+                    f"t[{key}] on a tensor of shape {self.shape}: a full index of {self.dims} "
+                    f"ints gives a float; for a sub-tensor (a view) write t[{key}, ...]."
+                )
+            return self._tensor.get(int(key))
+        if isinstance(key, (tuple, list)) and all(
+            isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in key
+        ):
+            return self._tensor.get(tuple(key))
+        return tf.GetItem.apply(self, _check_key(key, self.shape))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """Write in place: ``t[i, j] = v`` or ``t[0:2, :] = values`` (broadcasting)."""
+        if isinstance(key, (int, np.integer)) or (
+            isinstance(key, (tuple, list)) and all(isinstance(k, (int, np.integer)) for k in key)
+        ):
+            self._tensor.set(int(key) if isinstance(key, (int, np.integer)) else tuple(key), value)
+            return
+        self._tensor._array[_check_key(key, self.shape)] = np.asarray(value)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.dims == 1:
+            for i in range(self.shape[0]):
+                yield self[i]
+        else:
+            for i in range(self.shape[0]):
+                yield self[i, ...]
+
+    # -- operators ------------------------------------------------------------------------
+    def __add__(self, b: Any) -> Tensor:
+        return tf.Add.apply(self, self._ensure_tensor(b))
+
+    def __radd__(self, b: Any) -> Tensor:
+        return tf.Add.apply(self._ensure_tensor(b), self)
+
+    def __sub__(self, b: Any) -> Tensor:
+        return tf.Sub.apply(self, self._ensure_tensor(b))
+
+    def __rsub__(self, b: Any) -> Tensor:
+        return tf.Sub.apply(self._ensure_tensor(b), self)
+
+    def __mul__(self, b: Any) -> Tensor:
+        return tf.Mul.apply(self, self._ensure_tensor(b))
+
+    def __rmul__(self, b: Any) -> Tensor:
+        return tf.Mul.apply(self._ensure_tensor(b), self)
+
+    def __truediv__(self, b: Any) -> Tensor:
+        return tf.Div.apply(self, self._ensure_tensor(b))
+
+    def __rtruediv__(self, b: Any) -> Tensor:
+        return tf.Div.apply(self._ensure_tensor(b), self)
+
+    def __matmul__(self, b: Tensor) -> Tensor:
+        return tf.MatMul.apply(self, self._ensure_tensor(b))
+
+    def __rmatmul__(self, b: Any) -> Tensor:
+        return tf.MatMul.apply(self._ensure_tensor(b), self)
+
+    def __pow__(self, p: float) -> Tensor:
+        if isinstance(p, Tensor):
+            if p.size != 1:
+                raise TypeError("tensor ** tensor: only a one-element exponent is supported.")
+            p = p.item()
+        return tf.Pow.apply(self, float(p))
+
+    def __neg__(self) -> Tensor:
+        return tf.Neg.apply(self)
+
+    def __lt__(self, b: Any) -> Tensor:
+        return tf.LT.apply(self, self._ensure_tensor(b))
+
+    def __gt__(self, b: Any) -> Tensor:
+        return tf.LT.apply(self._ensure_tensor(b), self)
+
+    def __eq__(self, b: Any) -> Tensor:  # type: ignore[override]
+        return tf.EQ.apply(self, self._ensure_tensor(b))
+
+    def __ne__(self, b: Any) -> Tensor:  # type: ignore[override]
+        return 1.0 - tf.EQ.apply(self, self._ensure_tensor(b))
+
+    __hash__ = None  # type: ignore[assignment]  # == builds a Tensor, so no hashing
+
+    # -- methods -------------------------------------------------------------------------
+    def sigmoid(self) -> Tensor:
+        """σ(x) elementwise; derivative σ(x)(1 - σ(x))."""
+        return tf.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        """max(x, 0) elementwise; derivative 1 where x > 0."""
+        return tf.ReLU.apply(self)
+
+    def log(self) -> Tensor:
+        """ln(x + 1e-6) elementwise; derivative 1/x."""
+        return tf.Log.apply(self)
+
+    def exp(self) -> Tensor:
+        """e^x elementwise; derivative e^x."""
+        return tf.Exp.apply(self)
+
+    def tanh(self) -> Tensor:
+        """tanh(x) elementwise; derivative 1 - tanh(x)²."""
+        return tf.Tanh.apply(self)
+
+    def is_close(self, y: Any) -> Tensor:
+        """1.0 where |x - y| < 1e-2, else 0.0."""
+        return tf.IsClose.apply(self, self._ensure_tensor(y))
+
+    def sum(self, dim: int | None = None, keepdim: bool = True) -> Tensor:
+        """Sum along ``dim`` (kept with size 1), or of everything (shape ``(1,)``)."""
+        out = tf.Sum.apply(self, dim)
+        return out if keepdim or dim is None else out._squeeze(dim)
+
+    def mean(self, dim: int | None = None, keepdim: bool = True) -> Tensor:
+        """Mean along ``dim`` (``sum(dim) / shape[dim]``), or of everything (shape ``(1,)``)."""
+        out = tf.Mean.apply(self, dim)
+        return out if keepdim or dim is None else out._squeeze(dim)
+
+    def max(self, dim: int | None = None, keepdim: bool = True) -> Tensor:
+        """Maximum along ``dim`` (kept with size 1), or of everything; grad to every tie."""
+        out = tf.Max.apply(self, dim)
+        return out if keepdim or dim is None else out._squeeze(dim)
+
+    def all(self, dim: int | None = None) -> Tensor:
+        """1.0 where every element (along ``dim``) is non-zero, else 0.0."""
+        return tf.All.apply(self, dim)
+
+    def _squeeze(self, dim: int) -> Tensor:
+        d = dim + self.dims if dim < 0 else dim
+        shape = self.shape[:d] + self.shape[d + 1 :]
+        return self.contiguous().view(*(shape or (1,)))
+
+    def permute(self, *order: Any) -> Tensor:
+        """A view with the dims reordered: ``shape[i] = old.shape[order[i]]``."""
+        if len(order) == 1 and not isinstance(order[0], (int, np.integer)):
+            return tf.Permute.apply(self, order[0])
+        return tf.Permute.apply(self, order)
+
+    def view(self, *shape: Any) -> Tensor:
+        """The same data with another shape (same size; needs a contiguous tensor; -1 infers)."""
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            return tf.View.apply(self, shape[0])
+        return tf.View.apply(self, shape)
+
+    def expand(self, other: Tensor) -> Tensor:
+        """``other`` (a gradient broadcastable with this shape) brought to exactly this shape.
+
+        Broadcast up where ``other`` is smaller, then summed over the dims where this
+        tensor has size 1 or no dim. The one place where broadcasting is undone.
+        """
+        shape = self.shape
+        if other.shape == shape:
+            return other
+        try:
+            full = shape_broadcast(other.shape, shape)
+        except IndexingError:
+            raise IndexingError(
+                f"expand: a gradient of shape {other.shape} does not broadcast with the "
+                f"tensor's shape {shape}."
+            ) from None
+        g = other if full == other.shape else tf.BroadcastTo.apply(other, full)
+        if full == shape:
+            return g
+        return tf.SumTo.apply(g, shape)
+
+    def transpose(self) -> Tensor:
+        """Swap the last two dims (a view)."""
+        order = list(range(self.dims))
+        order[-2], order[-1] = order[-1], order[-2]
+        return tf.Permute.apply(self, tuple(order))
+
+    @property
+    def T(self) -> Tensor:
+        """The transpose of the last two dims."""
+        return self.transpose()
+
+
+# Circular by design: the Functions need Tensor, Tensor's operators need the Functions.
+from . import tensor_functions as tf  # noqa: E402

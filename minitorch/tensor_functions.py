@@ -1,0 +1,847 @@
+"""Tensor Functions: one class per differentiable operation, forward and backward side by side.
+
+``forward(ctx, *inputs)`` computes with the backend's kernels (``t.f.add_zip`` …), so it
+runs on any backend. ``backward(ctx, grad)`` receives ∂L/∂out (a Tensor of the output's
+shape) and returns one gradient per input: a Tensor, or ``0.0`` for parameter arguments
+(dims, orders, shapes) and for inputs that need no gradient. A gradient may have any
+shape that broadcasts to its input's: ``Tensor.chain_rule`` (through ``Tensor.expand``)
+sums it back to exactly the input's shape, in one place.
+
+Backward formulas use Tensor operations, so with ``backward(create_graph=True)`` they are
+recorded and can be differentiated again; normally they run with recording off.
+
+Users add operations the same way::
+
+    class Square(Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a.f.mul_zip(a, a)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (a,) = ctx.saved_values
+            return grad * a * 2
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .autodiff import Context, _GradMode, no_grad
+from .tensor import History, Tensor, _Param
+from .tensor_data import IndexingError, TensorData
+from .tensor_ops import SimpleBackend, TensorBackend
+
+__all__ = [
+    "EQ",
+    "LT",
+    "Add",
+    "All",
+    "BroadcastTo",
+    "Copy",
+    "Div",
+    "Exp",
+    "Function",
+    "GetItem",
+    "Inv",
+    "IsClose",
+    "Log",
+    "MatMul",
+    "Max",
+    "Mean",
+    "Mul",
+    "Neg",
+    "Permute",
+    "Pow",
+    "ReLU",
+    "Sigmoid",
+    "Sub",
+    "Sum",
+    "SumTo",
+    "Tanh",
+    "TensorContext",
+    "View",
+    "from_numpy",
+    "grad_central_difference",
+    "grad_check",
+    "gradcheck",
+    "ones",
+    "rand",
+    "tensor",
+    "zeros",
+]
+
+_PARAM = _Param()
+
+
+class TensorContext(Context):
+    """A ``Context`` that also knows which inputs need a gradient (``needs_input_grad``)."""
+
+    __slots__ = ("needs_input_grad",)
+
+    needs_input_grad: tuple[bool, ...]
+
+
+class Function:
+    """Base class of differentiable tensor operations.
+
+    Subclasses define static ``forward(ctx, *inputs)`` and ``backward(ctx, grad)``;
+    callers use ``Fn.apply(*inputs)``.
+    """
+
+    forward: Any
+    backward: Any
+
+    @classmethod
+    def _forward(cls, ctx: Context, *inps: Any) -> Tensor:
+        return cls.forward(ctx, *inps)  # type: ignore[no-any-return]
+
+    @classmethod
+    def _backward(cls, ctx: Context, grad: Tensor) -> tuple[Any, ...]:
+        """Call ``backward``; a single returned value becomes a 1-tuple."""
+        g = cls.backward(ctx, grad)
+        if type(g) is tuple:
+            return g
+        if isinstance(g, list):
+            return tuple(g)
+        return (g,)
+
+    @classmethod
+    def apply(cls, *vals: Any) -> Tensor:
+        """Run ``forward`` and record ``History(cls, ctx, inputs)`` when a gradient is needed.
+
+        The graph is recorded only if some input requires a gradient and grad mode is on;
+        otherwise the context is ``Context(no_grad=True)`` (nothing saved) and the result
+        is a constant. ``forward`` runs with recording off, so whatever it computes with
+        Tensor operations stays out of the graph. Non-Tensor arguments (ints, tuples) are
+        passed to ``forward`` unchanged and take no gradient.
+        """
+        track = False
+        for v in vals:
+            if isinstance(v, Tensor) and v.history is not None:
+                track = True
+                break
+        if not (track and _GradMode.enabled):
+            ctx = TensorContext(True)
+            ctx.needs_input_grad = ()
+            c = cls._forward(ctx, *vals)
+            if not isinstance(c, Tensor):
+                _bad_forward(cls, c)
+            if c.history is not None:
+                c = c._new(c._tensor)
+            return c
+        needs = tuple(isinstance(v, Tensor) and v.history is not None for v in vals)
+        inputs = tuple(v if isinstance(v, Tensor) else _PARAM for v in vals)
+        ctx = TensorContext(False)
+        ctx.needs_input_grad = needs
+        _GradMode.enabled = False
+        try:
+            c = cls._forward(ctx, *vals)
+        finally:
+            _GradMode.enabled = True
+        if not isinstance(c, Tensor):
+            _bad_forward(cls, c)
+        if c.history is not None or any(c is v for v in vals):
+            c = c._new(c._tensor)
+        c.history = History(cls, ctx, inputs)
+        return c
+
+
+def _bad_forward(cls: type[Function], c: object) -> None:
+    raise TypeError(
+        f"{cls.__name__}.forward returned {type(c).__name__}, expected a Tensor (compute "
+        "with the backend, e.g. `a.f.add_zip(a, b)`, and return the result)."
+    )
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------
+
+
+def _ints(v: Any) -> tuple[int, ...]:
+    """A parameter argument (int, sequence of ints, or Tensor of them) as a tuple of ints."""
+    if isinstance(v, Tensor):
+        return tuple(int(x) for x in v._tensor._array.reshape(-1))
+    if isinstance(v, (int, np.integer)):
+        return (int(v),)
+    return tuple(int(x) for x in v)
+
+
+def _dim(a: Tensor, dim: Any) -> int | None:
+    """Normalise a dim argument (int, 1-element Tensor or None); negatives count from the end."""
+    if dim is None:
+        return None
+    (d,) = _ints(dim)
+    if d < 0:
+        d += a.dims
+    if not 0 <= d < a.dims:
+        raise IndexingError(f"dim {dim!r} is out of range for shape {a.shape}.")
+    return d
+
+
+def _grads(ctx: Context, g: Any) -> tuple[Any, ...]:
+    """``g`` for the first input and 0.0 for the parameter arguments after it."""
+    n = len(getattr(ctx, "needs_input_grad", ())) or 1
+    return (g,) + (0.0,) * (n - 1)
+
+
+def _full_reduce(a: Tensor, reducer: Callable[[Tensor, int], Tensor]) -> Tensor:
+    """Reduce every element of ``a`` to shape ``(1,)`` with a backend reduction."""
+    if a.dims != 1:
+        a = a._new(TensorData._from_array(a._tensor._array.reshape(-1)))
+    return reducer(a, 0)
+
+
+def _detached(t: Tensor) -> Tensor:
+    return t._new(t._tensor)
+
+
+def _need(ctx: Context, i: int) -> bool:
+    needs: tuple[bool, ...] = getattr(ctx, "needs_input_grad", ())
+    return i >= len(needs) or needs[i]
+
+
+def _zeros_like(t: Tensor) -> Tensor:
+    return t._new(TensorData._from_array(np.zeros(t.shape, dtype=t.dtype)))
+
+
+# ---------------------------------------------------------------------------
+# Elementwise
+# ---------------------------------------------------------------------------
+
+
+class Neg(Function):
+    """f(a) = -a;  ∂f/∂a = -1."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        return a.f.neg_map(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        return Neg.apply(grad)
+
+
+class Inv(Function):
+    """f(a) = 1/a;  ∂f/∂a = -1/a²."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        ctx.save_for_backward(a)
+        return a.f.inv_map(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        (a,) = ctx.saved_values
+        return Neg.apply(Div.apply(grad, Mul.apply(a, a)))
+
+
+class Add(Function):
+    """f(a, b) = a + b (broadcasting);  ∂f/∂a = ∂f/∂b = 1."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        return a.f.add_zip(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
+        return grad, grad
+
+
+class Sub(Function):
+    """f(a, b) = a - b (broadcasting);  ∂f/∂a = 1, ∂f/∂b = -1."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        return a.f.sub_zip(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
+        return grad, (Neg.apply(grad) if _need(ctx, 1) else 0.0)
+
+
+class Mul(Function):
+    """f(a, b) = a · b (broadcasting);  ∂f/∂a = b, ∂f/∂b = a."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return a.f.mul_zip(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
+        a, b = ctx.saved_values
+        return (
+            Mul.apply(grad, b) if _need(ctx, 0) else 0.0,
+            Mul.apply(grad, a) if _need(ctx, 1) else 0.0,
+        )
+
+
+class Div(Function):
+    """f(a, b) = a / b (broadcasting);  ∂f/∂a = 1/b, ∂f/∂b = -a/b²."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return a.f.div_zip(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
+        a, b = ctx.saved_values
+        return (
+            Div.apply(grad, b) if _need(ctx, 0) else 0.0,
+            Neg.apply(Div.apply(Mul.apply(grad, a), Mul.apply(b, b))) if _need(ctx, 1) else 0.0,
+        )
+
+
+class Pow(Function):
+    """f(a) = a^p for a number p;  ∂f/∂a = p · a^(p-1)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, p: Any) -> Tensor:
+        exponent = float(p.item()) if isinstance(p, Tensor) else float(p)
+        ctx.save_for_backward(a, exponent)
+        return a.f.pow_zip(a, a._ensure_tensor(exponent))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
+        a, p = ctx.saved_values
+        if p == 0.0:
+            return Mul.apply(grad, a._ensure_tensor(0.0)), 0.0
+        da = Mul.apply(Pow.apply(a, p - 1.0), a._ensure_tensor(p))
+        return Mul.apply(grad, da), 0.0
+
+
+class Sigmoid(Function):
+    """f(a) = σ(a) = 1/(1 + e^-a);  ∂f/∂a = σ(a)(1 - σ(a))."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        out = a.f.sigmoid_map(a)
+        ctx.save_for_backward(a, _detached(out))
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        a, s = ctx.saved_values
+        if _GradMode.enabled:  # create_graph: recompute so that s depends on a
+            s = Sigmoid.apply(a)
+        return Mul.apply(grad, Mul.apply(s, Sub.apply(s._ensure_tensor(1.0), s)))
+
+
+class ReLU(Function):
+    """f(a) = max(a, 0);  ∂f/∂a = 1 if a > 0 else 0."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        ctx.save_for_backward(a)
+        return a.f.relu_map(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        (a,) = ctx.saved_values
+        mask = a.f.lt_zip(a._ensure_tensor(0.0), a)  # piecewise constant: no graph needed
+        return Mul.apply(grad, mask)
+
+
+class Log(Function):
+    """f(a) = ln(a + 1e-6);  ∂f/∂a = 1/a."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        ctx.save_for_backward(a)
+        return a.f.log_map(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        (a,) = ctx.saved_values
+        return Div.apply(grad, a)
+
+
+class Exp(Function):
+    """f(a) = e^a;  ∂f/∂a = e^a."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        out = a.f.exp_map(a)
+        ctx.save_for_backward(a, _detached(out))
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        a, out = ctx.saved_values
+        if _GradMode.enabled:
+            out = Exp.apply(a)
+        return Mul.apply(grad, out)
+
+
+class Tanh(Function):
+    """f(a) = tanh(a);  ∂f/∂a = 1 - tanh(a)²."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        out = a.f.tanh_map(a)
+        ctx.save_for_backward(a, _detached(out))
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        a, t = ctx.saved_values
+        if _GradMode.enabled:
+            t = Tanh.apply(a)
+        return Mul.apply(grad, Sub.apply(t._ensure_tensor(1.0), Mul.apply(t, t)))
+
+
+class LT(Function):
+    """f(a, b) = 1.0 if a < b else 0.0;  derivatives 0 (zeros of each input's shape)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return a.f.lt_zip(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
+        a, b = ctx.saved_values
+        return _zeros_like(a), _zeros_like(b)
+
+
+class EQ(Function):
+    """f(a, b) = 1.0 if a == b else 0.0;  derivatives 0."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return a.f.eq_zip(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
+        a, b = ctx.saved_values
+        return _zeros_like(a), _zeros_like(b)
+
+
+class IsClose(Function):
+    """f(a, b) = 1.0 if |a - b| < 1e-2 else 0.0;  derivatives 0."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return a.f.is_close_zip(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
+        a, b = ctx.saved_values
+        return _zeros_like(a), _zeros_like(b)
+
+
+# ---------------------------------------------------------------------------
+# Reductions (the reduced dim is kept with size 1; no dim: everything, to shape (1,))
+# ---------------------------------------------------------------------------
+
+
+class Sum(Function):
+    """f(a) = Σ_dim a (shape: ``dim`` kept as 1; no dim → (1,));  ∂f/∂a = 1 (grad broadcast)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, dim: Any = None) -> Tensor:
+        d = _dim(a, dim)
+        if d is None:
+            return _full_reduce(a, a.f.add_reduce)
+        return a.f.add_reduce(a, d)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, ...]:
+        return _grads(ctx, grad)  # chain_rule broadcasts grad back to a's shape
+
+
+class Mean(Function):
+    """f(a) = Σ_dim a / n (n = shape[dim], or size);  ∂f/∂a = 1/n."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, dim: Any = None) -> Tensor:
+        d = _dim(a, dim)
+        n = a.size if d is None else a.shape[d]
+        ctx.save_for_backward(float(n))
+        s = _full_reduce(a, a.f.add_reduce) if d is None else a.f.add_reduce(a, d)
+        return a.f.div_zip(s, a._ensure_tensor(float(n)))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, ...]:
+        (n,) = ctx.saved_values
+        return _grads(ctx, Div.apply(grad, grad._ensure_tensor(n)))
+
+
+class Max(Function):
+    """f(a) = max_dim a;  ∂f/∂a = 1 where a equals the max (every tie), else 0."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, dim: Any = None) -> Tensor:
+        d = _dim(a, dim)
+        out = _full_reduce(a, a.f.max_reduce) if d is None else a.f.max_reduce(a, d)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, ...]:
+        a, out = ctx.saved_values
+        mask = a.f.eq_zip(a, out)  # argmax: piecewise constant
+        return _grads(ctx, Mul.apply(grad, mask))
+
+
+class All(Function):
+    """f(a) = 1.0 if every element along ``dim`` is non-zero else 0.0 (mul-reduce of a ≠ 0)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, dim: Any = None) -> Tensor:
+        d = _dim(a, dim)
+        ctx.save_for_backward(a)
+        nz = a.f.nonzero_map(a)
+        return _full_reduce(nz, a.f.mul_reduce) if d is None else a.f.mul_reduce(nz, d)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, ...]:
+        (a,) = ctx.saved_values
+        return _grads(ctx, _zeros_like(a))
+
+
+# ---------------------------------------------------------------------------
+# Views and layout
+# ---------------------------------------------------------------------------
+
+
+class Permute(Function):
+    """f(a) = a with dims reordered (a view);  backward: grad permuted by the inverse order."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, order: Any) -> Tensor:
+        o = _ints(order)
+        ctx.save_for_backward(o)
+        return a._new(a._tensor.permute(*o))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
+        (o,) = ctx.saved_values
+        inverse = [0] * len(o)
+        for i, j in enumerate(o):
+            inverse[j] = i
+        return Permute.apply(grad, tuple(inverse)), 0.0
+
+
+class View(Function):
+    """f(a) = a seen with another shape (same size, contiguous, no copy);  grad viewed back."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, shape: Any) -> Tensor:
+        new = _ints(shape)
+        if not a._tensor.is_contiguous():
+            raise IndexingError(
+                f"view{new}: the tensor of shape {a.shape} is not contiguous (e.g. it was "
+                "permuted); view never copies. Call .contiguous() first."
+            )
+        if new.count(-1) == 1:
+            known = math.prod(s for s in new if s != -1)
+            if known and a.size % known == 0:
+                new = tuple(a.size // known if s == -1 else s for s in new)
+        if math.prod(new) != a.size or any(s < 0 for s in new):
+            raise IndexingError(f"view: cannot view shape {a.shape} ({a.size} elements) as {new}.")
+        ctx.save_for_backward(a.shape)
+        return a._new(TensorData._from_array(a._tensor._array.reshape(new), a._tensor._storage))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
+        (shape,) = ctx.saved_values
+        return View.apply(grad.contiguous(), shape), 0.0
+
+
+class Copy(Function):
+    """f(a) = a as a fresh contiguous copy;  ∂f/∂a = 1."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        return a.f.id_map(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        return grad
+
+
+class BroadcastTo(Function):
+    """f(a) = a repeated to a larger shape (a view, zero strides);  backward: grad summed back."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, shape: Any) -> Tensor:
+        target = _ints(shape)
+        return a._new(TensorData._from_array(np.broadcast_to(a._tensor._array, target)))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
+        return grad, 0.0  # chain_rule sums it back to the input's shape (SumTo)
+
+
+class SumTo(Function):
+    """f(a) = a summed down to ``shape`` (which broadcasts to a.shape);  backward: broadcast."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, shape: Any) -> Tensor:
+        target = _ints(shape)
+        lead = a.dims - len(target)
+        out = a
+        for i in range(a.dims):
+            if i < lead or (target[i - lead] == 1 and a.shape[i] != 1):
+                out = a.f.add_reduce(out, i)
+        arr = out._tensor._array
+        return out._new(TensorData._from_array(arr.reshape(target)))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
+        return grad, 0.0  # chain_rule broadcasts it back up to the input's shape
+
+
+class GetItem(Function):
+    """f(a) = a[key] for ints / slices / ``...`` / ``None`` (a view);  backward: grad scattered."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, key: Any) -> Tensor:
+        ctx.save_for_backward(a.shape, key)
+        return a._new(TensorData._from_array(a._tensor._array[key]))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
+        shape, key = ctx.saved_values
+        return _Scatter.apply(grad, shape, key), 0.0
+
+
+class _Scatter(Function):
+    """f(g) = zeros(shape) with ``[key] = g`` (the adjoint of GetItem)."""
+
+    @staticmethod
+    def forward(ctx: Context, g: Tensor, shape: tuple[int, ...], key: Any) -> Tensor:
+        ctx.save_for_backward(key)
+        z = np.zeros(shape, dtype=g.dtype)
+        z[key] = g._tensor._array
+        return g._new(TensorData._from_array(z))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, float, float]:
+        (key,) = ctx.saved_values
+        return GetItem.apply(grad, key), 0.0, 0.0
+
+
+# ---------------------------------------------------------------------------
+# Matrix product
+# ---------------------------------------------------------------------------
+
+
+def _transpose(t: Tensor) -> Tensor:
+    order = list(range(t.dims))
+    order[-2], order[-1] = order[-1], order[-2]
+    return Permute.apply(t, tuple(order))
+
+
+class MatMul(Function):
+    """f(a, b) = a @ b over the last two dims (batch dims broadcast).
+
+    ``(…, n, m) @ (…, m, p) -> (…, n, p)``;  ∂L/∂a = g @ bᵀ, ∂L/∂b = aᵀ @ g (broadcast
+    batch dims are summed back by the chain rule).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return a.f.matrix_multiply(a, b)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
+        a, b = ctx.saved_values
+        return (
+            MatMul.apply(grad, _transpose(b)) if _need(ctx, 0) else 0.0,
+            MatMul.apply(_transpose(a), grad) if _need(ctx, 1) else 0.0,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Making tensors
+# ---------------------------------------------------------------------------
+
+
+def _shape_arg(shape: Any) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(s) for s in shape)
+
+
+def tensor(
+    ls: Any,
+    backend: TensorBackend | None = None,
+    requires_grad: bool = False,
+    dtype: Any = None,
+) -> Tensor:
+    """A tensor from (nested) lists or tuples of numbers; the shape follows the nesting.
+
+    ``tensor([[1, 2], [3, 4]])`` has shape (2, 2); ragged nesting raises a ValueError.
+    """
+    return Tensor(ls, backend=backend, requires_grad=requires_grad, dtype=dtype)
+
+
+def zeros(shape: Any, backend: TensorBackend | None = None, dtype: Any = None) -> Tensor:
+    """A tensor of zeros of ``shape`` (a constant)."""
+    return Tensor(np.zeros(_shape_arg(shape)), backend=backend, dtype=dtype)
+
+
+def ones(shape: Any, backend: TensorBackend | None = None, dtype: Any = None) -> Tensor:
+    """A tensor of ones of ``shape`` (a constant)."""
+    return Tensor(np.ones(_shape_arg(shape)), backend=backend, dtype=dtype)
+
+
+def rand(
+    shape: Any,
+    backend: TensorBackend | None = None,
+    requires_grad: bool = False,
+    dtype: Any = None,
+) -> Tensor:
+    """Uniform [0, 1) values from Python's ``random`` (reproducible after ``random.seed``)."""
+    s = _shape_arg(shape)
+    vals = [random.random() for _ in range(math.prod(s))]
+    return Tensor(
+        np.array(vals, dtype=np.float64).reshape(s),
+        backend=backend,
+        requires_grad=requires_grad,
+        dtype=dtype,
+    )
+
+
+def from_numpy(
+    array: Any, backend: TensorBackend | None = None, requires_grad: bool = False
+) -> Tensor:
+    """A tensor sharing memory with a float32/float64 NumPy array (other dtypes are copied)."""
+    arr = np.asarray(array)
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    t = Tensor(TensorData._from_array(arr), backend=backend)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+# ---------------------------------------------------------------------------
+# Gradient checks
+# ---------------------------------------------------------------------------
+
+
+def grad_central_difference(
+    f: Any, *vals: Tensor, arg: int = 0, epsilon: float = 1e-6, ind: Sequence[int]
+) -> float:
+    """Central difference of ``f(*vals).sum()`` w.r.t. element ``ind`` of ``vals[arg]``.
+
+    (L(x + εe) - L(x - εe)) / 2ε, computed in float64 (the perturbation is float64).
+    """
+    x = vals[arg]
+    up = Tensor(np.zeros(x.shape), backend=SimpleBackend)
+    up[tuple(ind)] = epsilon
+    with no_grad():
+        vals1 = [v if j != arg else v + up for j, v in enumerate(vals)]
+        vals2 = [v if j != arg else v - up for j, v in enumerate(vals)]
+        delta = f(*vals1).sum() - f(*vals2).sum()
+    return float(delta[0]) / (2.0 * epsilon)
+
+
+def grad_check(f: Any, *vals: Tensor) -> None:
+    """Check ``f``'s gradients at one random element per input (rtol = atol = 1e-2).
+
+    Each input becomes a fresh leaf with no grad; then ``random.seed(10)``,
+    ``f(*vals).sum().backward()``, and ``x.grad[ind]`` is compared with
+    ``grad_central_difference`` at ``ind = x._tensor.sample()``. Raises AssertionError.
+    """
+    for x in vals:
+        x.requires_grad_(True)
+        x.zero_grad_()
+    random.seed(10)
+    out = f(*vals)
+    out.sum().backward()
+    name = getattr(f, "__name__", repr(f))
+    for i, x in enumerate(vals):
+        ind = x._tensor.sample()
+        check = grad_central_difference(f, *vals, arg=i, ind=ind)
+        if x.grad is None:
+            raise AssertionError(f"grad_check {name}: input {i} got no gradient.")
+        got = x.grad[tuple(ind)]
+        if not math.isclose(got, check, rel_tol=1e-2, abs_tol=1e-2):
+            raise AssertionError(
+                f"Gradient check failed for {name}, input {i} (shape {x.shape}) at index "
+                f"{tuple(ind)}: autodiff gives {got}, central difference gives {check}."
+            )
+
+
+def gradcheck(
+    f: Callable[..., Tensor],
+    *inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
+    """Check every gradient element of ``f`` against central differences, in float64.
+
+    The output is reduced as ``L = Σ w ⊙ f(*inputs)`` with fixed random weights ``w`` (so
+    gradients that sum to zero are still tested). Tensor inputs are copied to float64
+    leaves; for each element ``x_i``: ``∂L/∂x_i ≈ (L(x + εe_i) - L(x - εe_i)) / 2ε``.
+    Returns True, or raises AssertionError reporting the worst element.
+    """
+    xs = [
+        Tensor(np.array(x._tensor._array, dtype=np.float64), backend=x.backend, requires_grad=True)
+        if isinstance(x, Tensor)
+        else x
+        for x in inputs
+    ]
+    with no_grad():
+        out0 = f(*xs)
+    rng = np.random.default_rng(seed)
+    w = Tensor(rng.uniform(0.5, 1.5, size=out0.shape), backend=out0.backend)
+
+    def loss(*vs: Any) -> float:
+        with no_grad():
+            return float((f(*vs) * w).sum().item())
+
+    out = f(*xs)
+    (out * w).sum().backward()
+    worst: tuple[float, str] = (-1.0, "")
+    failed = False
+    for i, x in enumerate(xs):
+        if not isinstance(x, Tensor):
+            continue
+        arr = x._tensor._array
+        analytic = np.zeros(x.shape) if x.grad is None else x.grad.to_numpy()
+        for idx in np.ndindex(*x.shape):
+            old = float(arr[idx])
+            arr[idx] = old + eps
+            up = loss(*xs)
+            arr[idx] = old - eps
+            down = loss(*xs)
+            arr[idx] = old
+            numeric = (up - down) / (2.0 * eps)
+            a = float(analytic[idx])
+            err = abs(a - numeric)
+            bad = not err <= atol + rtol * abs(numeric)
+            failed = failed or bad
+            score = err / (atol + rtol * abs(numeric))
+            if bad and math.isnan(score):
+                score = math.inf
+            if score > worst[0]:
+                worst = (
+                    score,
+                    f"input {i} (shape {x.shape}) element {idx}: autodiff {a!r}, "
+                    f"central difference {numeric!r}, |diff| {err:.3g}",
+                )
+    if failed:
+        raise AssertionError(
+            f"gradcheck failed for {getattr(f, '__name__', repr(f))}; worst {worst[1]} "
+            f"(atol={atol}, rtol={rtol})."
+        )
+    return True
