@@ -51,8 +51,9 @@ class ScalarFunction:
     wraps the result in a Scalar that remembers ``(Fn, ctx, inputs)``.
     """
 
-    forward: Any
-    backward: Any
+    # Subclasses define both as static methods; these defaults explain what is missing.
+    forward: Any = classmethod(lambda cls, ctx, *values: _missing(cls, "forward"))
+    backward: Any = classmethod(lambda cls, ctx, d_out: _missing(cls, "backward"))
 
     @classmethod
     def _forward(cls, ctx: Context, *inps: float) -> float:
@@ -99,6 +100,19 @@ class ScalarFunction:
         if type(c) is not float:
             c = check_forward_result(cls, c)
         return Scalar(c, None)
+
+
+def _missing(cls: type[ScalarFunction], method: str) -> Any:
+    what = (
+        "computing its value from plain numbers"
+        if method == "forward"
+        else "returning d_out times its derivative, one value per input"
+    )
+    raise NotImplementedError(
+        f"{cls.__name__} defines no {method}(ctx, ...), so it cannot be "
+        + ("evaluated" if method == "forward" else "differentiated")
+        + f": add a @staticmethod {method} {what}."
+    )
 
 
 class Add(ScalarFunction):
