@@ -792,10 +792,15 @@ def gradcheck(
     The output is reduced as ``L = Σ w ⊙ f(*inputs)`` with fixed random weights ``w`` (so
     gradients that sum to zero are still tested). Tensor inputs are copied to float64
     leaves; for each element ``x_i``: ``∂L/∂x_i ≈ (L(x + εe_i) - L(x - εe_i)) / 2ε``.
+    Copies keep the inputs' memory layout (a permuted input stays non-contiguous).
     Returns True, or raises AssertionError reporting the worst element.
     """
     xs = [
-        Tensor(np.array(x._tensor._array, dtype=np.float64), backend=x.backend, requires_grad=True)
+        Tensor(
+            TensorData._from_array(np.array(x._tensor._array, dtype=np.float64, order="K")),
+            backend=x.backend,
+            requires_grad=True,
+        )
         if isinstance(x, Tensor)
         else x
         for x in inputs
