@@ -122,7 +122,7 @@ def _generic_zip(fn: Callable[[float, float], float]) -> BFn:
 def _wrap(like: Tensor, r: Array) -> Tensor:
     if not r.flags.c_contiguous:
         r = np.ascontiguousarray(r)
-    return like._new(TensorData._from_array(r))
+    return like._new(TensorData._from_c_array(r))
 
 
 class FastOps(TensorOps):

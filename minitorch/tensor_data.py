@@ -242,6 +242,19 @@ class TensorData:
         td.size = arr.size
         return td
 
+    @classmethod
+    def _from_c_array(cls, arr: npt.NDArray[Any]) -> TensorData:
+        """Wrap a fresh C-contiguous float array of at least 1 dim (no checks: hot path)."""
+        td = object.__new__(cls)
+        td._array = arr
+        td._storage_arr = None
+        td._shape_arr = None
+        td._strides_arr = None
+        td.shape = arr.shape
+        td.dims = arr.ndim
+        td.size = arr.size
+        return td
+
     # -- the course attributes -------------------------------------------------
     @property
     def _storage(self) -> Storage:

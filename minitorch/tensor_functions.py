@@ -122,33 +122,46 @@ class Function:
         Tensor operations stays out of the graph. Non-Tensor arguments (ints, tuples) are
         passed to ``forward`` unchanged and take no gradient.
         """
+        c: Tensor
         track = False
         for v in vals:
             if isinstance(v, Tensor) and v.history is not None:
-                track = True
+                track = _GradMode.enabled
                 break
-        if not (track and _GradMode.enabled):
+        if not track:
             ctx = TensorContext(True)
             ctx.needs_input_grad = ()
-            c = cls._forward(ctx, *vals)
-            if not isinstance(c, Tensor):
+            c = cls.forward(ctx, *vals)
+            if type(c) is not Tensor and not isinstance(c, Tensor):
                 _bad_forward(cls, c)
             if c.history is not None:
                 c = c._new(c._tensor)
             return c
-        needs = tuple(isinstance(v, Tensor) and v.history is not None for v in vals)
-        inputs = tuple(v if isinstance(v, Tensor) else _PARAM for v in vals)
+        needs = []
+        inputs: list[Any] = []
+        for v in vals:
+            if isinstance(v, Tensor):
+                inputs.append(v)
+                needs.append(v.history is not None)
+            else:
+                inputs.append(_PARAM)
+                needs.append(False)
         ctx = TensorContext(False)
-        ctx.needs_input_grad = needs
+        ctx.needs_input_grad = tuple(needs)
         _GradMode.enabled = False
         try:
-            c = cls._forward(ctx, *vals)
+            c = cls.forward(ctx, *vals)
         finally:
             _GradMode.enabled = True
-        if not isinstance(c, Tensor):
+        if type(c) is not Tensor and not isinstance(c, Tensor):
             _bad_forward(cls, c)
-        if c.history is not None or any(c is v for v in vals):
+        if c.history is not None:
             c = c._new(c._tensor)
+        else:
+            for v in vals:
+                if c is v:
+                    c = c._new(c._tensor)
+                    break
         c.history = History(cls, ctx, inputs)
         return c
 
@@ -572,13 +585,28 @@ class Copy(Function):
         return grad
 
 
+def _broadcast_view(arr: Any, shape: tuple[int, ...]) -> Any:
+    """``arr`` seen with the larger ``shape`` (zero strides on repeated dims; no copy)."""
+    if not arr.flags.c_contiguous or arr.size == 0:
+        return np.broadcast_to(arr, shape)
+    lead = len(shape) - arr.ndim
+    strides = [0] * lead
+    for d, n, st in zip(shape[lead:], arr.shape, arr.strides):
+        if n == d:
+            strides.append(st)
+        elif n == 1:
+            strides.append(0)
+        else:
+            return np.broadcast_to(arr, shape)  # raises, naming the shapes
+    return np.ndarray(shape, dtype=arr.dtype, buffer=arr, strides=tuple(strides))
+
+
 class BroadcastTo(Function):
     """f(a) = a repeated to a larger shape (a view, zero strides);  backward: grad summed back."""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, shape: Any) -> Tensor:
-        target = _ints(shape)
-        return a._new(TensorData._from_array(np.broadcast_to(a._tensor._array, target)))
+        return a._new(TensorData._from_array(_broadcast_view(a._tensor._array, _ints(shape))))
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
