@@ -68,6 +68,9 @@ class _Param:
     def is_leaf(self) -> bool:
         return False
 
+    def __repr__(self) -> str:
+        return "<parameter argument>"
+
 
 class _Flag:
     """The value of ``t.requires_grad``: truthy like a bool, and callable (course code calls it)."""
@@ -354,7 +357,15 @@ class Tensor:
                 "values were freed after the first backward(). Pass `retain_graph=True` to "
                 "the first backward() to keep the graph, or recompute the forward pass."
             )
-        grads = fn._backward(ctx, d_output)
+        try:
+            grads = fn._backward(ctx, d_output)
+        except TypeError as err:
+            hint = (
+                " ctx.saved_values is always a tuple: unpack it with `(a,) = ctx.saved_values`."
+                if ctx.saved_values
+                else ""
+            )
+            raise TypeError(f"{fn.__name__}.backward raised TypeError: {err}.{hint}") from err
         inputs = h.inputs
         if len(grads) != len(inputs):
             raise TypeError(
