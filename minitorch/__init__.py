@@ -186,3 +186,36 @@ __all__ += [
     "zeros",
 ]
 # --- end of the tensor block ----------------------------------------------------------
+
+# --- Functional transforms (issue 6): derivative, grad, jacobians, forward mode ---------
+from . import forward_mode, functional  # noqa: E402
+from .forward_mode import Dual  # noqa: E402
+from .functional import (  # noqa: E402
+    derivative,
+    grad,
+    gradgradcheck,
+    hessian,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    value_and_grad,
+    vjp,
+)
+
+__all__ += [
+    "Dual",
+    "derivative",
+    "forward_mode",
+    "functional",
+    "grad",
+    "gradgradcheck",
+    "hessian",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
+    "jvp",
+    "value_and_grad",
+    "vjp",
+]
+# --- end of the functional block --------------------------------------------------------
