@@ -187,6 +187,87 @@ __all__ += [
 ]
 # --- end of the tensor block ----------------------------------------------------------
 
+# --- Neural networks (issue 4): nn functions, layers, optimisers, data -----------------
+# ``minitorch.max`` is the nn reduction ``max(tensor, dim)`` (contract §0). The activation
+# layers ReLU/Sigmoid/Tanh stay in ``minitorch.layers``: those top-level names are the
+# tensor Functions.
+from . import data, fast_conv, layers, nn  # noqa: E402
+from .data import ArrayDataset, DataLoader, load_digits, read_idx  # noqa: E402
+from .layers import (  # noqa: E402
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    Dropout,
+    Embedding,
+    Flatten,
+    Linear,
+    MaxPool2d,
+    Sequential,
+)
+from .nn import (  # noqa: E402
+    Conv1dFun,
+    Conv2dFun,
+    argmax,
+    avgpool2d,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    conv1d,
+    conv2d,
+    cross_entropy,
+    dropout,
+    logsoftmax,
+    max,
+    maxpool2d,
+    mse_loss,
+    nll_loss,
+    softmax,
+    tile,
+)
+from .optim import Adam, AdamW, CosineAnnealingLR, LRScheduler, StepLR  # noqa: E402
+
+__all__ += [
+    "Adam",
+    "AdamW",
+    "ArrayDataset",
+    "AvgPool2d",
+    "Conv1d",
+    "Conv1dFun",
+    "Conv2d",
+    "Conv2dFun",
+    "CosineAnnealingLR",
+    "DataLoader",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "LRScheduler",
+    "Linear",
+    "MaxPool2d",
+    "Sequential",
+    "StepLR",
+    "argmax",
+    "avgpool2d",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
+    "cross_entropy",
+    "data",
+    "dropout",
+    "fast_conv",
+    "layers",
+    "load_digits",
+    "logsoftmax",
+    "max",
+    "maxpool2d",
+    "mse_loss",
+    "nll_loss",
+    "nn",
+    "read_idx",
+    "softmax",
+    "tile",
+]
+# --- end of the nn block ----------------------------------------------------------------
+
 # --- Functional transforms (issue 6): derivative, grad, jacobians, forward mode ---------
 from . import forward_mode, functional  # noqa: E402
 from .forward_mode import Dual  # noqa: E402

@@ -429,3 +429,37 @@ def test_embedding_gathers_rows_and_scatters_gradients() -> None:
     assert w.grad.to_numpy()[:, 0].tolist() == [2.0, 1.0, 2.0, 0.0, 1.0]
     with pytest.raises(IndexError, match="5 rows"):
         nn.embedding([5], w)
+
+
+# ---------------------------------------------------------------------------
+# Top-level names (contract §0)
+# ---------------------------------------------------------------------------
+
+CONTRACT_NAMES = [
+    "Conv1dFun",
+    "Conv2dFun",
+    "conv1d",
+    "conv2d",
+    "tile",
+    "avgpool2d",
+    "maxpool2d",
+    "max",
+    "Max",
+    "argmax",
+    "softmax",
+    "logsoftmax",
+    "dropout",
+]
+
+
+def test_contract_names_are_exported_from_nn() -> None:
+    for name in CONTRACT_NAMES:
+        assert getattr(minitorch, name) is getattr(nn, name), name
+        assert name in minitorch.__all__
+    assert minitorch.max is nn.max  # the nn reduction, not the builtin
+    assert minitorch.fast_conv.conv2d is nn.conv2d  # the course's module name works too
+    for name in ["cross_entropy", "nll_loss", "binary_cross_entropy", "mse_loss"]:
+        assert getattr(minitorch, name) is getattr(nn, name)
+    for name in ["Linear", "Conv2d", "Sequential", "DataLoader", "Adam", "AdamW", "StepLR"]:
+        assert hasattr(minitorch, name) and name in minitorch.__all__
+    assert minitorch.ReLU is minitorch.tensor_functions.ReLU  # the layer is layers.ReLU
