@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import nn
-from .module import Module
+from .module import Module, Parameter
 from .tensor import Tensor
 
 __all__ = [
@@ -69,6 +69,11 @@ def xavier_uniform(
     """U(−b, b) with b = gain·√(6 / (fan_in + fan_out)) (Glorot & Bengio)."""
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return _rng().uniform(-bound, bound, size=tuple(shape))
+
+
+def _param(name: str, values: npt.NDArray[np.float64]) -> Parameter:
+    """A Parameter named ``name`` holding a float64 Tensor of ``values`` (a leaf)."""
+    return Parameter(Tensor(values), name)
 
 
 def _pair(k: int | Sequence[int], name: str) -> tuple[int, int]:
@@ -115,14 +120,8 @@ class Linear(_Layer):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = self.add_parameter(
-            "weight", Tensor(kaiming_uniform((out_features, in_features), in_features))
-        )
-        self.bias = (
-            self.add_parameter("bias", Tensor(kaiming_uniform((out_features,), in_features)))
-            if bias
-            else None
-        )
+        self.weight = _param("weight", kaiming_uniform((out_features, in_features), in_features))
+        self.bias = _param("bias", kaiming_uniform((out_features,), in_features)) if bias else None
 
     def extra_repr(self) -> str:
         return (
@@ -159,12 +158,8 @@ class Conv1d(_Layer):
         self.kernel_size = int(kernel_size)
         fan_in = in_channels * self.kernel_size
         shape = (out_channels, in_channels, self.kernel_size)
-        self.weight = self.add_parameter("weight", Tensor(kaiming_uniform(shape, fan_in)))
-        self.bias = (
-            self.add_parameter("bias", Tensor(kaiming_uniform((out_channels,), fan_in)))
-            if bias
-            else None
-        )
+        self.weight = _param("weight", kaiming_uniform(shape, fan_in))
+        self.bias = _param("bias", kaiming_uniform((out_channels,), fan_in)) if bias else None
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
@@ -199,12 +194,8 @@ class Conv2d(_Layer):
         self.kernel_size = _pair(kernel_size, "Conv2d")
         fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
         shape = (out_channels, in_channels, *self.kernel_size)
-        self.weight = self.add_parameter("weight", Tensor(kaiming_uniform(shape, fan_in)))
-        self.bias = (
-            self.add_parameter("bias", Tensor(kaiming_uniform((out_channels,), fan_in)))
-            if bias
-            else None
-        )
+        self.weight = _param("weight", kaiming_uniform(shape, fan_in))
+        self.bias = _param("bias", kaiming_uniform((out_channels,), fan_in)) if bias else None
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
@@ -351,9 +342,7 @@ class Embedding(_Layer):
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
-        self.weight = self.add_parameter(
-            "weight", Tensor(_rng().standard_normal((num_embeddings, embedding_dim)))
-        )
+        self.weight = _param("weight", _rng().standard_normal((num_embeddings, embedding_dim)))
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"

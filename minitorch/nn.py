@@ -444,19 +444,24 @@ def _class_indices(target: Any, n: int, classes: int, name: str) -> npt.NDArray[
     return idx
 
 
+def _nll(logp: Tensor, target: Any, reduction: str, name: str) -> Tensor:
+    """−logp[n, target_n] per row, reduced; checks shapes and targets under ``name``."""
+    if logp.dims != 2:
+        raise ValueError(f"{name}: input must have shape (N, C), got shape {logp.shape}.")
+    n, c = logp.shape
+    idx = _class_indices(target, n, c, name)
+    onehot = np.zeros((n, c), dtype=logp.dtype)
+    onehot[np.arange(n), idx] = 1.0
+    picked = (logp * logp._new(TensorData._from_array(onehot))).sum(1)
+    return _reduce(-picked.view(n), reduction, name)
+
+
 def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood: loss_n = −input[n, target_n] for log-probabilities ``(N, C)``.
 
     ``target``: N class indices (Tensor, array or list). ∂loss_n/∂input[n, c] = −[c = t_n].
     """
-    if input.dims != 2:
-        raise ValueError(f"nll_loss: input must have shape (N, C), got shape {input.shape}.")
-    n, c = input.shape
-    idx = _class_indices(target, n, c, "nll_loss")
-    onehot = np.zeros((n, c), dtype=input.dtype)
-    onehot[np.arange(n), idx] = 1.0
-    picked = (input * input._new(TensorData._from_array(onehot))).sum(1)
-    return _reduce(-picked.view(n), reduction, "nll_loss")
+    return _nll(input, target, reduction, "nll_loss")
 
 
 def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -467,8 +472,7 @@ def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor
     """
     if input.dims != 2:
         raise ValueError(f"cross_entropy: input must have shape (N, C), got shape {input.shape}.")
-    _class_indices(target, input.shape[0], input.shape[1], "cross_entropy")
-    return nll_loss(logsoftmax(input, 1), target, reduction)
+    return _nll(logsoftmax(input, 1), target, reduction, "cross_entropy")
 
 
 def _same_shape(name: str, input: Tensor, target: Tensor) -> None:

@@ -323,6 +323,12 @@ def test_dropout_gradient_is_the_mask() -> None:
     out.sum().backward()
     np.testing.assert_array_equal(x.grad.to_numpy(), (out.to_numpy() != 0).astype(float))
 
+    def seeded(v: Tensor) -> Tensor:
+        random.seed(0)  # the same mask on every call
+        return nn.dropout(v, 0.5)
+
+    assert gradcheck(seeded, _t(3, 4))
+
 
 # ---------------------------------------------------------------------------
 # Losses
