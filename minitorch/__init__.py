@@ -300,3 +300,30 @@ __all__ += [
     "vjp",
 ]
 # --- end of the functional block --------------------------------------------------------
+
+# --- See the graph (issue 5): drawings, backprop frame by frame, forward mode -----------
+# graphviz (and Pillow, for GIFs) are imported only when a drawing is made.
+from . import viz  # noqa: E402
+from .viz import (  # noqa: E402
+    BackpropFrame,
+    BackpropFrames,
+    GraphvizNotFoundError,
+    backprop_frames,
+    draw,
+    draw_modes,
+    forward_derivatives,
+    reverse_derivatives,
+)
+
+__all__ += [
+    "BackpropFrame",
+    "BackpropFrames",
+    "GraphvizNotFoundError",
+    "backprop_frames",
+    "draw",
+    "draw_modes",
+    "forward_derivatives",
+    "reverse_derivatives",
+    "viz",
+]
+# --- end of the viz block ---------------------------------------------------------------
