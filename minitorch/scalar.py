@@ -101,6 +101,12 @@ class Scalar:
     def __repr__(self) -> str:
         return f"Scalar({self.data:f})"
 
+    def _repr_svg_(self) -> str | None:
+        """Notebook display: the graph that produced this Scalar (``minitorch.viz``)."""
+        from .viz import repr_svg
+
+        return repr_svg(self)
+
     def __bool__(self) -> bool:
         return bool(self.data)
 

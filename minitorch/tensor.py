@@ -541,6 +541,12 @@ class Tensor:
     def __str__(self) -> str:
         return self._tensor.to_string()
 
+    def _repr_svg_(self) -> str | None:
+        """Notebook display: the graph that produced this tensor (``minitorch.viz``)."""
+        from .viz import repr_svg
+
+        return repr_svg(self)
+
     # -- indexing ------------------------------------------------------------------------
     def __getitem__(self, key: Any) -> Any:
         """``t[i, j]`` (a full index of ints) is a Python float; slices give a view tensor."""
