@@ -15,6 +15,7 @@ from dataclasses import fields, replace
 
 from tqdm import tqdm
 
+from .graph_cli import add_graph_command
 from .training import BACKENDS, Backend, EpochStats, TrainConfig, make_dataset, resolve_dataset
 
 __all__ = ["DEFAULT_BACKEND", "DEFAULT_DATASET", "build_parser", "main"]
@@ -168,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="no progress bar and no per-epoch lines; print only the final accuracy",
     )
     train.set_defaults(handler=_train)
+    add_graph_command(commands)  # minitorch graph: draw an expression's graph (graph_cli.py)
     return parser
 
 
