@@ -446,7 +446,7 @@ def _write_drawing(out: Scalar, forward: Scalar | None, collapse: int | None, pa
     if forward is not None:
         body = viz._modes_body(out, forward, collapse)
     else:
-        body, scene = viz._draw_parts(out, collapse, True, False, None)
+        body, scene = viz._draw_parts(out, collapse, True, True, None)  # ∂out/∂v everywhere
     if suffix == ".html":  # one graph, both modes on each node when --forward is given
         body, scene = viz._draw_parts(out, collapse, True, forward is not None, forward)
         svg = viz._svg_of(scene, body, "auto")

@@ -364,3 +364,14 @@ def test_cli_html_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert graph_main(args) == 0
     assert "<svg" in (tmp_path / "g.html").read_text(encoding="utf-8")
     assert "dg/dx" not in capsys.readouterr().out
+
+
+def test_minitorch_graph_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from minitorch.cli import main
+
+    out = tmp_path / "h.dot"
+    args = ["graph", "z = x * y; h = log(z) + exp(z)", "--x", "1", "--y", "2", "--out", str(out)]
+    assert main(args) == 0
+    assert "dh/dx = 15.778" in capsys.readouterr().out
+    source = out.read_text(encoding="utf-8")
+    assert "∂h/∂z = 7.389 + 0.5" in source and "z = 2" in source
