@@ -78,8 +78,8 @@ class ScalarFunction:
         when no input needs a derivative (all constants) or under ``no_grad()``.
         """
         raw: list[Any] = []
-        inputs: list[Scalar] = []
         track = False
+        numbers = False
         for v in vals:
             if isinstance(v, Scalar):
                 raw.append(v.data)
@@ -87,15 +87,15 @@ class ScalarFunction:
                     track = True
             else:  # a plain number: passed as is, recorded as a fresh leaf
                 raw.append(v)
-                v = Scalar(v)
-                track = True
-            inputs.append(v)
+                numbers = track = True
+        if numbers:
+            vals = tuple(v if isinstance(v, Scalar) else Scalar(v) for v in vals)
         if track and _GradMode.enabled:
             ctx = Context()
             c = cls.forward(ctx, *raw)  # what _forward does, one call less
             if type(c) is not float:
                 c = check_forward_result(cls, c)
-            return Scalar(c, ScalarHistory(cls, ctx, tuple(inputs)))
+            return Scalar(c, ScalarHistory(cls, ctx, vals))
         c = cls._forward(Context(True), *raw)
         if type(c) is not float:
             c = check_forward_result(cls, c)
