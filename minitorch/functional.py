@@ -16,8 +16,9 @@ JAX's names and signatures::
 Every transform returns an ordinary function, so they compose: ``grad(grad(grad(f)))``.
 
 **Arguments.** The differentiated arguments (``argnums``) are either all numbers
-(floats, ints; a Scalar is read by value) or all Tensors; other arguments are passed
-through unchanged. Outputs are one value or a tuple/list of values.
+(floats, ints; a Scalar is read by value) or all Tensors. Other float arguments become
+constants of the same kind (so ``y.exp()`` works on them); anything else (ints, Tensors,
+lists) is passed through unchanged. Outputs are one value or a tuple/list of values.
 
 * *Functions of numbers* are evaluated on Scalars (reverse mode, the library's engine)
   or on ``forward_mode.Dual`` numbers (forward mode), so they must use the operations both
@@ -41,7 +42,8 @@ through unchanged. Outputs are one value or a tuple/list of values.
   or ones ``f`` closes over that require grad).
 * Tensor forward mode is the **double-vjp** construction: with ``g(u) = vjp(f, x)(u) =
   Jᵀu`` recorded as a graph in ``u``, ``J·t = ∂/∂u ⟨g(u), t⟩``. The recorded backward is
-  shared by every direction, so ``jacfwd`` costs one extra backward per input element.
+  made once and shared by every direction, so ``jacfwd`` costs one backward pass over it
+  per input element (``jacrev``: one per output element).
 
 Transforms evaluate ``f`` with gradient recording on, even inside ``no_grad()``, and
 never touch ``.grad``/``.derivative`` of anything (gradients are collected from the graph,

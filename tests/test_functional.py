@@ -269,6 +269,46 @@ def test_tensors_first_second_third_derivatives(
     close(grad(lambda v: f(v).sum())(xs), [ds[0](x) for x in points])
 
 
+def _d_vjp(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """f' through vjp: the pullback of a unit cotangent (1.0, or ones for a Tensor)."""
+
+    def d(x: Any) -> Any:
+        out, pull = vjp(f, x)
+        return pull(out * 0 + 1)[0]
+
+    return d
+
+
+def _d_jvp(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """f' through jvp: the derivative along a unit tangent."""
+
+    def d(x: Any) -> Any:
+        return jvp(f, (x,), (x * 0 + 1,))[1]
+
+    return d
+
+
+def _d_value_and_grad(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def d(x: Any) -> Any:
+        return value_and_grad(f)(x)[1]
+
+    return d
+
+
+@pytest.mark.parametrize("x", [0.4, 1.3])
+def test_every_transform_composes_to_third_order(x: float) -> None:
+    """vjp, jvp and value_and_grad nest like grad, on numbers and on Tensors."""
+    f = CASES[2][1]  # e^x · log x
+    want = CASES[2][2][2](x)
+    close(_d_vjp(_d_jvp(_d_value_and_grad(f)))(x), want)
+    close(_d_jvp(_d_vjp(_d_jvp(f)))(x), want)
+    close(_d_value_and_grad(_d_value_and_grad(_d_vjp(f)))(x), want)
+    close(_d_vjp(_d_jvp(_d_value_and_grad(f)))(t1(x)), [want])
+    close(_d_jvp(_d_vjp(_d_jvp(f)))(t1(x)), [want])
+    close(_d_jvp(_d_jvp(_d_jvp(f)))(t1(x)), [want])
+    close(_d_vjp(_d_vjp(_d_vjp(f)))(t1(x)), [want])
+
+
 def test_mixed_partials_to_third_order_on_numbers() -> None:
     def f(x: Any, y: Any) -> Any:
         return x * x * y * y * y + x.exp() * y
@@ -504,6 +544,32 @@ def test_reverse_and_forward_costs() -> None:
     calls.update(f=0)
     jacfwd(g)(1.0)
     assert calls["f"] == 1  # 1 input, 3 outputs: one forward pass
+
+
+def test_tensor_jacobian_pass_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tensors: jacrev walks the graph backwards once per output element; jacfwd once
+    for the shared recorded backward (double vjp), then once per input element."""
+    import minitorch.functional as fn
+
+    passes = []
+    real = fn._backprop
+
+    def counting(*a: Any, **k: Any) -> Any:
+        passes.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(fn, "_backprop", counting)
+    w = tensor(RNG.normal(size=(5, 2)).tolist())
+
+    def f(x: Tensor) -> Tensor:  # R^5 -> R^2
+        return (x.view(1, 5) @ w).sigmoid().view(2)
+
+    x = tensor([0.1, 0.2, 0.3, 0.4, 0.5])
+    jacrev(f)(x)
+    assert len(passes) == 2
+    passes.clear()
+    jacfwd(f)(x)
+    assert len(passes) == 1 + 5
 
 
 # ---------------------------------------------------------------------------
