@@ -18,7 +18,7 @@ Users define new operations the same way, by subclassing ``ScalarFunction``::
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from . import operators
 from .autodiff import Context, _GradMode
@@ -95,7 +95,8 @@ class ScalarFunction:
             c = cls.forward(ctx, *raw)  # what _forward does, one call less
             if type(c) is not float:
                 c = check_forward_result(cls, c)
-            return Scalar(c, ScalarHistory(cls, ctx, cast(tuple[Scalar, ...], vals)))
+            inputs: tuple[Scalar, ...] = vals  # type: ignore[assignment]  # all wrapped now
+            return Scalar(c, ScalarHistory(cls, ctx, inputs))
         c = cls._forward(Context(True), *raw)
         if type(c) is not float:
             c = check_forward_result(cls, c)
