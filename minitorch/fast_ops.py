@@ -30,7 +30,9 @@ from .tensor_ops import (
     matmul_shape,
     nonzero,
     pow,
+    sigmoid_out_back,
     sub,
+    tanh_out_back,
 )
 
 if TYPE_CHECKING:
@@ -44,9 +46,33 @@ BFn = Callable[[Array, Array], Array]
 
 
 def _sigmoid(x: Array) -> Array:
-    """σ(x) without overflow: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    """σ(x) without overflow: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise.
+
+    Both branches are ``exp(min(x, 0)) / (1 + exp(-|x|))``, computed without temporaries
+    beyond two buffers.
+    """
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    e += 1.0
+    num = np.minimum(x, 0.0)
+    np.exp(num, out=num)
+    np.divide(num, e, out=num)
+    return num
+
+
+def _sigmoid_out_back(s: Array, d: Array) -> Array:
+    """d · s · (1 - s), in the reference's order of operations."""
+    r = d * s
+    r *= 1.0 - s
+    return r
+
+
+def _tanh_out_back(t: Array, d: Array) -> Array:
+    """d · (1 - t²)."""
+    u: Array = t * t
+    np.subtract(1.0, u, out=u)
+    return d * u
 
 
 def _copy(x: Array) -> Array:
@@ -89,6 +115,8 @@ _ZIP_TABLE: dict[Callable[..., float], BFn] = {
     operators.sigmoid_back: lambda x, d: (lambda s: d * s * (1.0 - s))(_sigmoid(x)),
     operators.exp_back: lambda x, d: d * np.exp(x),
     operators.tanh_back: lambda x, d: (lambda t: d * (1.0 - t * t))(np.tanh(x)),
+    sigmoid_out_back: _sigmoid_out_back,
+    tanh_out_back: _tanh_out_back,
 }
 
 _REDUCE_TABLE: dict[Callable[..., float], np.ufunc] = {
@@ -119,10 +147,26 @@ def _generic_zip(fn: Callable[[float, float], float]) -> BFn:
     return run
 
 
+_new_object = object.__new__
+
+
 def _wrap(like: Tensor, r: Array) -> Tensor:
+    """A constant Tensor on ``like``'s backend holding the fresh result ``r``.
+
+    Runs once per kernel call: the TensorData is filled in directly (see
+    ``TensorData._from_c_array``).
+    """
     if not r.flags.c_contiguous:
         r = np.ascontiguousarray(r)
-    return like._new(TensorData._from_c_array(r))
+    td = _new_object(TensorData)
+    td._array = r
+    td._storage_arr = None
+    td._shape_arr = None
+    td._strides_arr = None
+    td.shape = r.shape
+    td.dims = r.ndim
+    td.size = r.size
+    return like._new(td)
 
 
 class FastOps(TensorOps):
@@ -157,12 +201,31 @@ class FastOps(TensorOps):
     @staticmethod
     def zip(fn: Callable[[float, float], float]) -> Callable[[Tensor, Tensor], Tensor]:
         """Elementwise binary ``fn`` over ``shape_broadcast(a.shape, b.shape)``."""
-        vec = _ZIP_TABLE.get(fn) or _generic_zip(fn)
+        vec = _ZIP_TABLE.get(fn)
         name = getattr(fn, "__name__", "fn")
+        if vec is None:
+            generic = _generic_zip(fn)
+
+            def _generic_zip_run(a: Tensor, b: Tensor) -> Tensor:
+                try:
+                    r = generic(a._tensor._array, b._tensor._array)
+                except ValueError:
+                    _zip_shape(name, a, b)
+                    raise
+                return _wrap(a, r)
+
+            return _generic_zip_run
 
         def _zip(a: Tensor, b: Tensor) -> Tensor:
+            ta = a._tensor
+            tb = b._tensor
             try:
-                r = vec(a._tensor._array, b._tensor._array)
+                if tb.size == 1 and tb.dims == 1:  # b: a shape-(1,) constant such as `x * 2`
+                    r = vec(ta._array, tb._array[0])  # NumPy scalar: no broadcasting cost
+                elif ta.size == 1 and ta.dims == 1:
+                    r = vec(ta._array[0], tb._array)
+                else:
+                    r = vec(ta._array, tb._array)
             except ValueError:
                 _zip_shape(name, a, b)  # raises IndexingError naming both shapes
                 raise
@@ -189,14 +252,28 @@ class FastOps(TensorOps):
 
             return _generic
 
-        def _reduce(a: Tensor, dim: int) -> Tensor:
-            arr = a._tensor._array
+        reduce: Any = ufunc.reduce  # positional arguments: (a, axis, dtype, out, keepdims[, start])
+        if ufunc.identity == start:  # add from 0, mul from 1: no explicit start needed
+
+            def _reduce(a: Tensor, dim: int) -> Tensor:
+                try:
+                    r = reduce(a._tensor._array, dim, None, None, True)
+                except (ValueError, TypeError):
+                    _check_dim(name, a, dim)
+                    raise
+                return _wrap(a, r)
+
+            return _reduce
+
+        def _reduce_from(a: Tensor, dim: int) -> Tensor:
             try:
-                r = ufunc.reduce(arr, axis=dim, keepdims=True, initial=start)
+                r = reduce(a._tensor._array, dim, None, None, True, start)
             except (ValueError, TypeError):
                 _check_dim(name, a, dim)
                 raise
             return _wrap(a, r)
+
+        return _reduce_from
 
         return _reduce
 

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["History", "Tensor"]
 
 _next_id = count(1).__next__
+_CONSTANTS: dict[tuple[Any, ...], Tensor] = {}
+"""Shape-(1,) read-only constants made from numbers, by (value, dtype, backend)."""
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
 
 
@@ -173,6 +175,18 @@ def _check_key(key: Any, shape: tuple[int, ...]) -> Any:
     return parts
 
 
+def _as_gradient(fn: Any, inp: Tensor, g: Any) -> Tensor:
+    """A backward's non-Tensor result for ``inp``: a number fills the input's shape."""
+    if isinstance(g, Tensor):
+        return g
+    if isinstance(g, numbers.Real) and not isinstance(g, bool):
+        return inp._new(TensorData._from_array(np.full(inp.shape, g, dtype=inp.dtype)))
+    raise TypeError(
+        f"{fn.__name__}.backward returned a {type(g).__name__} for an input; "
+        "expected a Tensor (or 0.0 for a parameter argument)."
+    )
+
+
 class Tensor:
     """An n-d array of floats that records the Functions applied to it.
 
@@ -235,12 +249,29 @@ class Tensor:
         self.backend = backend
 
     def _ensure_tensor(self, b: Any) -> Tensor:
-        """``b`` as a Tensor: numbers become shape-(1,) tensors of this backend and dtype."""
+        """``b`` as a Tensor: numbers become shape-(1,) tensors of this backend and dtype.
+
+        Numbers are constants with read-only data, so the common ones (``x * 2``,
+        ``1 - x``) are made once per backend and dtype and then reused.
+        """
         if isinstance(b, Tensor):
             return b
         if isinstance(b, (float, int)):
-            return self._new(TensorData._from_array(np.array((b,), dtype=self.dtype)))
+            key = (b, self._tensor._array.dtype, self.backend)
+            c = _CONSTANTS.get(key)
+            if c is None:
+                c = self._constant(b)
+                if b:  # zeros are not cached (0.0 == -0.0), nor NaNs (never found again)
+                    if len(_CONSTANTS) >= 256:
+                        _CONSTANTS.clear()
+                    _CONSTANTS[key] = c
+            return c
         return Tensor(b, backend=self.backend, dtype=self.dtype)
+
+    def _constant(self, b: float) -> Tensor:
+        arr = np.array((b,), dtype=self._tensor._array.dtype)
+        arr.flags.writeable = False
+        return self._new(TensorData._from_c_array(arr))
 
     # -- properties ----------------------------------------------------------------
     @property
@@ -320,23 +351,26 @@ class Tensor:
     def accumulate_derivative(self, x: Tensor) -> None:
         """Add ``x`` (a gradient of this tensor's shape) to ``.grad``. Leaves only.
 
-        ``.grad`` starts from zeros, i.e. the first gradient is stored as a copy.
+        ``.grad`` starts from zeros, i.e. the first gradient is stored as a copy (a fresh
+        C-contiguous buffer of this tensor's dtype, never shared with another tensor).
         """
-        if not self.is_leaf():
+        h = self.history
+        if h is None or h.last_fn is not None:
             raise RuntimeError(
                 f"accumulate_derivative is for leaves; this tensor was made by "
                 f"{getattr(self.grad_fn, '__name__', 'nothing')}."
             )
-        if x.shape != self.shape:
+        if x._tensor.shape != self._tensor.shape:
             x = self.expand(x)
-        if self.grad is None:
+        g = self.grad
+        if g is None:
             if x.history is not None:  # create_graph: keep the graph of the gradient
                 self.grad = x
             else:
-                arr = np.array(x._tensor._array, dtype=self.dtype, order="C")
-                self.grad = self._new(TensorData._from_array(arr))
+                arr = np.array(x._tensor._array, dtype=self._tensor._array.dtype, order="C")
+                self.grad = self._new(TensorData._from_c_array(arr))
         else:
-            self.grad = self.grad + x
+            self.grad = g + x
 
     def chain_rule(self, d_output: Tensor) -> list[tuple[Tensor, Tensor]]:
         """``(input, input.expand(grad))`` for each input that needs a gradient.
@@ -358,7 +392,7 @@ class Tensor:
                 "the first backward() to keep the graph, or recompute the forward pass."
             )
         try:
-            grads = fn._backward(ctx, d_output)
+            grads = fn.backward(ctx, d_output)  # Function._backward, inlined
         except TypeError as err:
             hint = (
                 " ctx.saved_values is always a tuple: unpack it with `(a,) = ctx.saved_values`."
@@ -366,6 +400,8 @@ class Tensor:
                 else ""
             )
             raise TypeError(f"{fn.__name__}.backward raised TypeError: {err}.{hint}") from err
+        if type(grads) is not tuple:
+            grads = tuple(grads) if isinstance(grads, list) else (grads,)
         inputs = h.inputs
         if len(grads) != len(inputs):
             raise TypeError(
@@ -375,17 +411,11 @@ class Tensor:
             )
         out = []
         for inp, g in zip(inputs, grads):
-            if inp.history is None or g is None:
+            if inp.history is None or g is None:  # constants and parameter arguments
                 continue
-            if not isinstance(g, Tensor):
-                if isinstance(g, numbers.Real) and not isinstance(g, bool):
-                    g = inp._new(TensorData._from_array(np.full(inp.shape, g, dtype=inp.dtype)))
-                else:
-                    raise TypeError(
-                        f"{fn.__name__}.backward returned a {type(g).__name__} for an input; "
-                        "expected a Tensor (or 0.0 for a parameter argument)."
-                    )
-            if g.shape != inp.shape:
+            if type(g) is not Tensor:
+                g = _as_gradient(fn, inp, g)
+            if g._tensor.shape != inp._tensor.shape:
                 try:
                     g = inp.expand(g)
                 except IndexingError:
@@ -705,20 +735,26 @@ class Tensor:
         Broadcast up where ``other`` is smaller, then summed over the dims where this
         tensor has size 1 or no dim. The one place where broadcasting is undone.
         """
-        shape = self.shape
-        if other.shape == shape:
+        shape = self._tensor.shape
+        oshape = other._tensor.shape
+        if oshape == shape:
             return other
         try:
-            full = shape_broadcast(other.shape, shape)
+            full = shape_broadcast(oshape, shape)
         except IndexingError:
             raise IndexingError(
-                f"expand: a gradient of shape {other.shape} does not broadcast with the "
+                f"expand: a gradient of shape {oshape} does not broadcast with the "
                 f"tensor's shape {shape}."
             ) from None
-        g = other if full == other.shape else tf.BroadcastTo.apply(other, full)
+        if _GradMode.enabled:  # create_graph: record the broadcast and the sum
+            g = other if full == oshape else tf.BroadcastTo.apply(other, full)
+            return g if full == shape else tf.SumTo.apply(g, shape)
+        g = other
+        if full != oshape:  # a zero-stride view, never a copy
+            g = other._new(TensorData._from_array(tf._broadcast_view(other._tensor._array, full)))
         if full == shape:
             return g
-        return tf.SumTo.apply(g, shape)
+        return tf._sum_to(g, shape)
 
     def transpose(self) -> Tensor:
         """Swap the last two dims (a view)."""

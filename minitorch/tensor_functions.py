@@ -78,6 +78,8 @@ __all__ = [
 ]
 
 _PARAM = _Param()
+_NEEDS_ONE = (True,)
+_new_object = object.__new__
 
 
 class TensorContext(Context):
@@ -122,14 +124,20 @@ class Function:
         Tensor operations stays out of the graph. Non-Tensor arguments (ints, tuples) are
         passed to ``forward`` unchanged and take no gradient.
         """
+        # This runs once per operation: objects are built field by field (no dataclass
+        # __init__ calls), and the common all-Tensor case reuses ``vals`` as the inputs.
         c: Tensor
         track = False
-        for v in vals:
-            if isinstance(v, Tensor) and v.history is not None:
-                track = _GradMode.enabled
-                break
+        if _GradMode.enabled:
+            for v in vals:
+                if isinstance(v, Tensor) and v.history is not None:
+                    track = True
+                    break
+        ctx = _new_object(TensorContext)
+        ctx.saved_values = ()
+        ctx.freed = False
         if not track:
-            ctx = TensorContext(True)
+            ctx.no_grad = True
             ctx.needs_input_grad = ()
             c = cls.forward(ctx, *vals)
             if type(c) is not Tensor and not isinstance(c, Tensor):
@@ -137,17 +145,18 @@ class Function:
             if c.history is not None:
                 c = c._new(c._tensor)
             return c
-        needs = []
-        inputs: list[Any] = []
-        for v in vals:
-            if isinstance(v, Tensor):
-                inputs.append(v)
-                needs.append(v.history is not None)
-            else:
-                inputs.append(_PARAM)
-                needs.append(False)
-        ctx = TensorContext(False)
-        ctx.needs_input_grad = tuple(needs)
+        inputs: Sequence[Any] = vals
+        needs: tuple[bool, ...]
+        if len(vals) == 1:
+            needs = _NEEDS_ONE
+        else:
+            needs = tuple([isinstance(v, Tensor) and v.history is not None for v in vals])
+            for v in vals:
+                if not isinstance(v, Tensor):
+                    inputs = [v if isinstance(v, Tensor) else _PARAM for v in vals]
+                    break
+        ctx.no_grad = False
+        ctx.needs_input_grad = needs
         _GradMode.enabled = False
         try:
             c = cls.forward(ctx, *vals)
@@ -162,7 +171,11 @@ class Function:
                 if c is v:
                     c = c._new(c._tensor)
                     break
-        c.history = History(cls, ctx, inputs)
+        h = _new_object(History)
+        h.last_fn = cls
+        h.ctx = ctx
+        h.inputs = inputs
+        c.history = h
         return c
 
 
@@ -221,8 +234,42 @@ def _need(ctx: Context, i: int) -> bool:
     return i >= len(needs) or needs[i]
 
 
+def _needs(ctx: Context, n: int) -> tuple[bool, ...]:
+    """Which of the ``n`` inputs need a gradient (all, for a context not made by apply)."""
+    needs: tuple[bool, ...] = getattr(ctx, "needs_input_grad", ())
+    return needs if len(needs) == n else (True,) * n
+
+
 def _zeros_like(t: Tensor) -> Tensor:
     return t._new(TensorData._from_array(np.zeros(t.shape, dtype=t.dtype)))
+
+
+# Backward formulas are written with these: during an ordinary ``backward()`` (recording
+# off) they call the backend's kernel directly; under ``backward(create_graph=True)`` they
+# apply the Function, so that the backward pass is itself recorded and differentiable.
+
+
+def _mul(a: Tensor, b: Tensor) -> Tensor:
+    return Mul.apply(a, b) if _GradMode.enabled else a.f.mul_zip(a, b)
+
+
+def _div(a: Tensor, b: Tensor) -> Tensor:
+    return Div.apply(a, b) if _GradMode.enabled else a.f.div_zip(a, b)
+
+
+def _neg(a: Tensor) -> Tensor:
+    return Neg.apply(a) if _GradMode.enabled else a.f.neg_map(a)
+
+
+def _view_of(t: Tensor, arr: Any) -> Tensor:
+    """A constant tensor on ``t``'s backend over ``arr``, a view of ``t``'s data."""
+    return t._new(TensorData._from_array(arr, t._tensor._storage_arr))
+
+
+def _permute(t: Tensor, order: tuple[int, ...]) -> Tensor:
+    if _GradMode.enabled:
+        return Permute.apply(t, order)
+    return _view_of(t, t._tensor._array.transpose(order))
 
 
 # ---------------------------------------------------------------------------
@@ -239,7 +286,7 @@ class Neg(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> Tensor:
-        return Neg.apply(grad)
+        return _neg(grad)
 
 
 class Inv(Function):
@@ -253,7 +300,9 @@ class Inv(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> Tensor:
         (a,) = ctx.saved_values
-        return Neg.apply(Div.apply(grad, Mul.apply(a, a)))
+        if _GradMode.enabled:
+            return Neg.apply(Div.apply(grad, Mul.apply(a, a)))
+        return grad.f.inv_back_zip(a, grad)
 
 
 class Add(Function):
@@ -277,7 +326,7 @@ class Sub(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
-        return grad, (Neg.apply(grad) if _need(ctx, 1) else 0.0)
+        return grad, (_neg(grad) if _needs(ctx, 2)[1] else 0.0)
 
 
 class Mul(Function):
@@ -291,10 +340,8 @@ class Mul(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
         a, b = ctx.saved_values
-        return (
-            Mul.apply(grad, b) if _need(ctx, 0) else 0.0,
-            Mul.apply(grad, a) if _need(ctx, 1) else 0.0,
-        )
+        need_a, need_b = _needs(ctx, 2)
+        return (_mul(grad, b) if need_a else 0.0, _mul(grad, a) if need_b else 0.0)
 
 
 class Div(Function):
@@ -308,9 +355,10 @@ class Div(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
         a, b = ctx.saved_values
+        need_a, need_b = _needs(ctx, 2)
         return (
-            Div.apply(grad, b) if _need(ctx, 0) else 0.0,
-            Neg.apply(Div.apply(Mul.apply(grad, a), Mul.apply(b, b))) if _need(ctx, 1) else 0.0,
+            _div(grad, b) if need_a else 0.0,
+            _neg(_div(_mul(grad, a), _mul(b, b))) if need_b else 0.0,
         )
 
 
@@ -327,9 +375,12 @@ class Pow(Function):
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
         a, p = ctx.saved_values
         if p == 0.0:
-            return Mul.apply(grad, a._ensure_tensor(0.0)), 0.0
-        da = Mul.apply(Pow.apply(a, p - 1.0), a._ensure_tensor(p))
-        return Mul.apply(grad, da), 0.0
+            return _mul(grad, a._ensure_tensor(0.0)), 0.0
+        if _GradMode.enabled:
+            da = Mul.apply(Pow.apply(a, p - 1.0), a._ensure_tensor(p))
+        else:
+            da = a.f.mul_zip(a.f.pow_zip(a, a._ensure_tensor(p - 1.0)), a._ensure_tensor(p))
+        return _mul(grad, da), 0.0
 
 
 class Sigmoid(Function):
@@ -346,7 +397,8 @@ class Sigmoid(Function):
         a, s = ctx.saved_values
         if _GradMode.enabled:  # create_graph: recompute so that s depends on a
             s = Sigmoid.apply(a)
-        return Mul.apply(grad, Mul.apply(s, Sub.apply(s._ensure_tensor(1.0), s)))
+            return Mul.apply(grad, Mul.apply(s, Sub.apply(s._ensure_tensor(1.0), s)))
+        return grad.f.sigmoid_out_back_zip(s, grad)  # grad · s · (1 - s), one kernel
 
 
 class ReLU(Function):
@@ -360,8 +412,10 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> Tensor:
         (a,) = ctx.saved_values
-        mask = a.f.lt_zip(a._ensure_tensor(0.0), a)  # piecewise constant: no graph needed
-        return Mul.apply(grad, mask)
+        if _GradMode.enabled:
+            mask = a.f.lt_zip(a._ensure_tensor(0.0), a)  # piecewise constant: no graph needed
+            return Mul.apply(grad, mask)
+        return grad.f.relu_back_zip(a, grad)  # grad where a > 0, else 0
 
 
 class Log(Function):
@@ -375,7 +429,7 @@ class Log(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> Tensor:
         (a,) = ctx.saved_values
-        return Div.apply(grad, a)
+        return _div(grad, a)
 
 
 class Exp(Function):
@@ -392,7 +446,7 @@ class Exp(Function):
         a, out = ctx.saved_values
         if _GradMode.enabled:
             out = Exp.apply(a)
-        return Mul.apply(grad, out)
+        return _mul(grad, out)
 
 
 class Tanh(Function):
@@ -409,7 +463,8 @@ class Tanh(Function):
         a, t = ctx.saved_values
         if _GradMode.enabled:
             t = Tanh.apply(a)
-        return Mul.apply(grad, Sub.apply(t._ensure_tensor(1.0), Mul.apply(t, t)))
+            return Mul.apply(grad, Sub.apply(t._ensure_tensor(1.0), Mul.apply(t, t)))
+        return grad.f.tanh_out_back_zip(t, grad)  # grad · (1 - t²), one kernel
 
 
 class LT(Function):
@@ -488,7 +543,7 @@ class Mean(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, ...]:
         (n,) = ctx.saved_values
-        return _grads(ctx, Div.apply(grad, grad._ensure_tensor(n)))
+        return _grads(ctx, _div(grad, grad._ensure_tensor(n)))
 
 
 class Max(Function):
@@ -505,7 +560,7 @@ class Max(Function):
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, ...]:
         a, out = ctx.saved_values
         mask = a.f.eq_zip(a, out)  # argmax: piecewise constant
-        return _grads(ctx, Mul.apply(grad, mask))
+        return _grads(ctx, _mul(grad, mask))
 
 
 class All(Function):
@@ -544,7 +599,7 @@ class Permute(Function):
         inverse = [0] * len(o)
         for i, j in enumerate(o):
             inverse[j] = i
-        return Permute.apply(grad, tuple(inverse)), 0.0
+        return _permute(grad, tuple(inverse)), 0.0
 
 
 class View(Function):
@@ -570,7 +625,9 @@ class View(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
         (shape,) = ctx.saved_values
-        return View.apply(grad.contiguous(), shape), 0.0
+        if _GradMode.enabled:
+            return View.apply(grad.contiguous(), shape), 0.0
+        return _view_of(grad, grad._tensor._array.reshape(shape)), 0.0  # copies if needed
 
 
 class Copy(Function):
@@ -613,19 +670,25 @@ class BroadcastTo(Function):
         return grad, 0.0  # chain_rule sums it back to the input's shape (SumTo)
 
 
+def _sum_to(a: Tensor, target: tuple[int, ...]) -> Tensor:
+    """``a`` summed (backend ``add_reduce``) down to ``target``, which broadcasts to a.shape."""
+    shape = a._tensor.shape
+    lead = len(shape) - len(target)
+    out = a
+    for i, n in enumerate(shape):
+        if i < lead or (target[i - lead] == 1 and n != 1):
+            out = a.f.add_reduce(out, i)
+    if out._tensor.shape == target:
+        return out
+    return out._new(TensorData._from_array(out._tensor._array.reshape(target)))
+
+
 class SumTo(Function):
     """f(a) = a summed down to ``shape`` (which broadcasts to a.shape);  backward: broadcast."""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, shape: Any) -> Tensor:
-        target = _ints(shape)
-        lead = a.dims - len(target)
-        out = a
-        for i in range(a.dims):
-            if i < lead or (target[i - lead] == 1 and a.shape[i] != 1):
-                out = a.f.add_reduce(out, i)
-        arr = out._tensor._array
-        return out._new(TensorData._from_array(arr.reshape(target)))
+        return _sum_to(a, _ints(shape))
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
@@ -668,6 +731,8 @@ class _Scatter(Function):
 
 
 def _transpose(t: Tensor) -> Tensor:
+    if not _GradMode.enabled:
+        return _view_of(t, t._tensor._array.swapaxes(-1, -2))
     order = list(range(t.dims))
     order[-2], order[-1] = order[-1], order[-2]
     return Permute.apply(t, tuple(order))
@@ -688,9 +753,11 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
         a, b = ctx.saved_values
+        need_a, need_b = _needs(ctx, 2)
+        mm = MatMul.apply if _GradMode.enabled else grad.f.matrix_multiply
         return (
-            MatMul.apply(grad, _transpose(b)) if _need(ctx, 0) else 0.0,
-            MatMul.apply(_transpose(a), grad) if _need(ctx, 1) else 0.0,
+            mm(grad, _transpose(b)) if need_a else 0.0,
+            mm(_transpose(a), grad) if need_b else 0.0,
         )
 
 
