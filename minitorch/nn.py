@@ -444,14 +444,17 @@ def _class_indices(target: Any, n: int, classes: int, name: str) -> npt.NDArray[
     return idx
 
 
-def _nll(logp: Tensor, target: Any, reduction: str, name: str) -> Tensor:
-    """−logp[n, target_n] per row, reduced; checks shapes and targets under ``name``."""
+def _nll(logp: Tensor, target: Any, reduction: str, name: str, smoothing: float = 0.0) -> Tensor:
+    """−Σ_c q[n, c]·logp[n, c] per row, reduced, with q = (1 − ε)·onehot(target) + ε/C
+    (ε = ``smoothing``; ε = 0: −logp[n, target_n]); checks shapes and targets under ``name``."""
     if logp.dims != 2:
         raise ValueError(f"{name}: input must have shape (N, C), got shape {logp.shape}.")
+    if not 0.0 <= smoothing <= 1.0:
+        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {smoothing}.")
     n, c = logp.shape
     idx = _class_indices(target, n, c, name)
-    onehot = np.zeros((n, c), dtype=logp.dtype)
-    onehot[np.arange(n), idx] = 1.0
+    onehot = np.full((n, c), smoothing / c if c else 0.0, dtype=logp.dtype)
+    onehot[np.arange(n), idx] += 1.0 - smoothing
     picked = (logp * logp._new(TensorData._from_array(onehot))).sum(1)
     return _reduce(-picked.view(n), reduction, name)
 
@@ -464,15 +467,19 @@ def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     return _nll(input, target, reduction, "nll_loss")
 
 
-def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def cross_entropy(
+    input: Tensor, target: Any, reduction: str = "mean", label_smoothing: float = 0.0
+) -> Tensor:
     """Softmax cross-entropy from logits ``(N, C)`` and N class indices.
 
     loss_n = −logsoftmax(x)[n, t_n] = log Σ_c e^x[n, c] − x[n, t_n];
     ∂loss_n/∂x[n, c] = softmax(x)[n, c] − [c = t_n].
+    ``label_smoothing`` ε (PyTorch's): the target becomes (1 − ε)·onehot + ε/C, so
+    loss_n = −Σ_c q[n, c]·logsoftmax(x)[n, c] and ∂loss_n/∂x = softmax(x) − q.
     """
     if input.dims != 2:
         raise ValueError(f"cross_entropy: input must have shape (N, C), got shape {input.shape}.")
-    return _nll(logsoftmax(input, 1), target, reduction, "cross_entropy")
+    return _nll(logsoftmax(input, 1), target, reduction, "cross_entropy", label_smoothing)
 
 
 def _same_shape(name: str, input: Tensor, target: Tensor) -> None:
