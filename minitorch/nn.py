@@ -192,27 +192,86 @@ def _check_conv(name: str, input: Tensor, weight: Tensor, n: int) -> None:
         )
 
 
+def _unfold_cm(x: Array, kernel: tuple[int, ...]) -> Array:
+    """Channel-major im2col: ``(B, C, *S)`` → ``(C·ΠK, B·ΠS)``, cols[(c, k), (b, s)] =
+    x[b, c, s + k] (0 past the end): the whole batch in one matrix, for one GEMM.
+
+    Built by one shifted block copy per kernel offset (no padded copy of the input).
+    """
+    B, C, *S = x.shape
+    cols = np.zeros((C, *kernel, B, *S), dtype=x.dtype)
+    xt = x.swapaxes(0, 1)  # (C, B, *S), a view
+    every = slice(None)
+    for offs in itertools.product(*(range(k) for k in kernel)):
+        if any(o >= n for o, n in zip(offs, S)):
+            continue  # this offset only ever reads the zero padding
+        dst: tuple[Any, ...] = (every, *offs, every, *(slice(0, n - o) for o, n in zip(offs, S)))
+        src: tuple[Any, ...] = (every, every, *(slice(o, None) for o in offs))
+        cols[dst] = xt[src]
+    return cols.reshape(C * math.prod(kernel), B * math.prod(S))
+
+
+def _fold_cm(cols: Array, shape: tuple[int, ...], kernel: tuple[int, ...]) -> Array:
+    """Adjoint of ``_unfold_cm``: ``(C·ΠK, B·ΠS)`` → ``shape = (B, C, *S)``, overlaps summed."""
+    B, C, *S = shape
+    blocks = cols.reshape(C, *kernel, B, *S)
+    out = np.zeros((C, B, *S), dtype=cols.dtype)
+    every = slice(None)
+    for offs in itertools.product(*(range(k) for k in kernel)):
+        if any(o >= n for o, n in zip(offs, S)):
+            continue
+        src: tuple[Any, ...] = (every, *offs, every, *(slice(0, n - o) for o, n in zip(offs, S)))
+        dst: tuple[Any, ...] = (every, every, *(slice(o, None) for o in offs))
+        out[dst] += blocks[src]
+    folded: Array = out.swapaxes(0, 1)
+    return folded
+
+
 def _conv_forward(ctx: Context, input: Tensor, weight: Tensor) -> Tensor:
-    """out[b] = W_flat @ unfold(in)[b]: ``(Cout, Cin·ΠK) @ (B, Cin·ΠK, ΠS)`` → ``(B, Cout, *S)``."""
+    """out = W_flat @ cols, one GEMM for the batch: ``(Cout, Cin·ΠK) @ (Cin·ΠK, B·ΠS)``,
+    then laid out as ``(B, Cout, *S)``."""
     kernel = weight.shape[2:]
-    cols = _unfold(_arr(input), kernel)
+    x = _arr(input)
+    B, S = x.shape[0], x.shape[2:]
+    cols = _unfold_cm(x, kernel)
     w = _arr(weight)
-    out = np.matmul(w.reshape(w.shape[0], -1), cols)
-    ctx.save_for_backward(input, weight, _wrap(input, cols) if _needs(ctx, 1) else None)
-    return _wrap(input, out.reshape(input.shape[0], w.shape[0], *input.shape[2:]))
+    out = np.matmul(w.reshape(w.shape[0], -1), cols).reshape(w.shape[0], B, *S)
+    ctx.save_for_backward(input, weight, cols if _needs(ctx, 1) else None)
+    return _wrap(input, out.swapaxes(0, 1))
 
 
 def _conv_backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
-    """∂L/∂W = Σ_b g_b · cols_bᵀ;  ∂L/∂in = fold(W_flatᵀ · g) (both in Tensor ops)."""
+    """∂L/∂W = g_flat · colsᵀ;  ∂L/∂in = fold(W_flatᵀ · g_flat), g_flat = g as (Cout, B·ΠS).
+
+    Plain backward runs on the saved NumPy columns (two GEMMs); under ``create_graph``
+    the same maths is recorded in Tensor operations (``MatMul``, ``_Unfold``, ``_Fold``).
+    """
+    if is_grad_enabled():
+        return _conv_backward_recorded(ctx, grad)
     input, weight, cols = ctx.saved_values
+    kernel = weight.shape[2:]
+    Cout = grad.shape[1]
+    g = np.ascontiguousarray(_arr(grad).swapaxes(0, 1)).reshape(Cout, -1)  # (Cout, B·ΠS)
+    d_in: Any = 0.0
+    d_w: Any = 0.0
+    if _needs(ctx, 1):
+        d_w = _wrap(grad, (g @ cols.T).reshape(weight.shape))
+    if _needs(ctx, 0):
+        w_flat = _arr(weight).reshape(Cout, -1)
+        d_in = _wrap(grad, _fold_cm(w_flat.T @ g, input.shape, kernel))
+    return d_in, d_w
+
+
+def _conv_backward_recorded(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
+    """The same gradients in Tensor operations (for ``backward(create_graph=True)``)."""
+    input, weight, _ = ctx.saved_values
     kernel = weight.shape[2:]
     B, Cout = grad.shape[0], grad.shape[1]
     g = grad.contiguous().view(B, Cout, math.prod(grad.shape[2:]))
     d_in: Any = 0.0
     d_w: Any = 0.0
     if _needs(ctx, 1):
-        if is_grad_enabled():  # create_graph: make the columns depend on the input
-            cols = _Unfold.apply(input, kernel)
+        cols = _Unfold.apply(input, kernel)  # depends on the input: second derivatives
         d_w = (g @ cols.permute(0, 2, 1)).sum(0).view(*weight.shape)
     if _needs(ctx, 0):
         w_flat = weight.contiguous().view(Cout, math.prod(weight.shape[1:]))
@@ -303,13 +362,54 @@ def avgpool2d(input: Tensor, kernel: tuple[int, int]) -> Tensor:
     return t.mean(4).view(input.shape[0], input.shape[1], nh, nw)
 
 
+class _MaxPool2d(Function):
+    """f(x) = max over each ``kh × kw`` tile; ∂f/∂x = 1 at every element equal to its tile's
+    max (``argmax`` semantics, ties included), else 0.
+
+    Forward takes the elementwise maximum of the kh·kw strided sub-grids and keeps the 0/1
+    mask; backward multiplies the gradient, broadcast over each tile, by the mask (in
+    Tensor operations under ``create_graph``).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, kernel: tuple[int, int]) -> Tensor:
+        kh, kw = kernel
+        x = _arr(a)
+        out = x[:, :, 0::kh, 0::kw]
+        for i, j in itertools.product(range(kh), range(kw)):
+            if i or j:
+                out = np.maximum(out, x[:, :, i::kh, j::kw])
+        B, C, nh, nw = out.shape
+        mask = x.reshape(B, C, nh, kh, nw, kw) == out.reshape(B, C, nh, 1, nw, 1)
+        ctx.save_for_backward(a, mask)
+        return _wrap(a, out)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
+        a, mask = ctx.saved_values
+        B, C, nh, nw = grad.shape
+        if not is_grad_enabled():
+            g = _arr(grad).reshape(B, C, nh, 1, nw, 1) * mask
+            return _wrap(grad, g.reshape(a.shape)), 0.0
+        m = _wrap(a, mask.astype(a.dtype))
+        return (grad.contiguous().view(B, C, nh, 1, nw, 1) * m).view(*a.shape), 0.0
+
+
 def maxpool2d(input: Tensor, kernel: tuple[int, int]) -> Tensor:
     """Max over each ``kh × kw`` tile: ``(B, C, H, W)`` → ``(B, C, H/kh, W/kw)``.
 
     The gradient goes to every element equal to its tile's max (``argmax`` semantics).
+    Same tiles as ``tile`` (``H % kh == 0`` and ``W % kw == 0`` required).
     """
-    t, nh, nw = tile(input, kernel)
-    return max(t, 4).view(input.shape[0], input.shape[1], nh, nw)
+    if input.dims != 4:
+        raise ValueError(f"maxpool2d: input must have shape (B, C, H, W), got {input.shape}.")
+    kh, kw = (int(k) for k in kernel)
+    if kh <= 0 or kw <= 0 or input.shape[2] % kh or input.shape[3] % kw:
+        raise ValueError(
+            f"maxpool2d: kernel {(kh, kw)} must divide the height and width of input shape "
+            f"{input.shape} (H % kh == 0 and W % kw == 0)."
+        )
+    return _MaxPool2d.apply(input, (kh, kw))
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,212 @@
+"""LeNet-style CNN training step: minitorch against PyTorch (CPU), same maths, same process.
+
+Model (float32, input 1x28x28, batch 64 by default)::
+
+    conv 1->8 3x3, ReLU, maxpool 2, conv 8->16 3x3, ReLU, maxpool 2, flatten, linear -> 10
+
+One step = forward, softmax cross-entropy (mean), backward, plain SGD update. minitorch's
+convolution keeps the input size by zero padding on the right and bottom; PyTorch's
+``conv2d`` with ``padding=0`` would shrink it, so the torch model pads explicitly
+(``F.pad(x, (0, kw - 1, 0, kh - 1))``) and both compute the same function. Both start from
+the same weights and data; the losses of every step are compared (float32 tolerance), and
+a disagreement stops the benchmark.
+
+One thread each: ``OMP/OPENBLAS/MKL_NUM_THREADS=1`` before NumPy is imported and
+``torch.set_num_threads(1)``. Timing is interleaved (each repeat times a block of steps of
+one library, then of the other, alternating which goes first); reported: the median time
+per step and the ratio minitorch/torch.
+
+Run ``python benchmarks/bench_lenet.py [--batch 64] [--size 28] [--repeats 15]``;
+``--profile`` prints cProfile's top entries for minitorch's step.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import platform  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import minitorch  # noqa: E402
+from minitorch import layers, nn  # noqa: E402
+from minitorch.optim import SGD  # noqa: E402
+
+LR = 0.05
+
+
+def _torch() -> Any:
+    import torch
+
+    torch.set_num_threads(1)
+    return torch
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Initial weights (PyTorch layout, float32) and one batch."""
+
+    weights: dict[str, np.ndarray]
+    x: np.ndarray
+    y: np.ndarray
+
+
+def make_setup(batch: int = 64, size: int = 28, seed: int = 0) -> Setup:
+    """Weights drawn as minitorch's layers draw them, and a random batch of ``size`` images."""
+    if size % 4:
+        raise ValueError(f"size must be a multiple of 4 (two 2x2 pools), got {size}.")
+    random.seed(seed)
+    model = _minitorch_model(size)
+    weights = {k: np.asarray(v, dtype=np.float32) for k, v in model.state_dict().items()}
+    rng = np.random.default_rng(seed)
+    x = rng.random((batch, 1, size, size), dtype=np.float32)
+    y = rng.integers(0, 10, size=batch)
+    return Setup(weights, x, y)
+
+
+def _minitorch_model(size: int) -> layers.Sequential:
+    return layers.Sequential(
+        layers.Conv2d(1, 8, 3),
+        layers.ReLU(),
+        layers.MaxPool2d(2),
+        layers.Conv2d(8, 16, 3),
+        layers.ReLU(),
+        layers.MaxPool2d(2),
+        layers.Flatten(),
+        layers.Linear(16 * (size // 4) ** 2, 10),
+    )
+
+
+def minitorch_step(setup: Setup) -> Callable[[], float]:
+    """A closure running one minitorch training step and returning its loss."""
+    size = setup.x.shape[-1]
+    model = _minitorch_model(size)
+    model.load_state_dict({k: minitorch.Tensor(v) for k, v in setup.weights.items()})
+    opt = SGD(model.parameters(), lr=LR)
+    x = minitorch.Tensor(setup.x)
+    y = setup.y
+
+    def step() -> float:
+        loss = nn.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def torch_step(setup: Setup) -> Callable[[], float]:
+    """The same step in PyTorch, with explicit right/bottom padding before each conv."""
+    torch = _torch()
+    F = torch.nn.functional
+    w = {k: torch.tensor(v, requires_grad=True) for k, v in setup.weights.items()}
+    params = list(w.values())
+    opt = torch.optim.SGD(params, lr=LR)
+    x = torch.tensor(setup.x)
+    y = torch.tensor(setup.y)
+
+    def forward(x: Any) -> Any:
+        h = F.conv2d(F.pad(x, (0, 2, 0, 2)), w["0.weight"], w["0.bias"])
+        h = F.max_pool2d(F.relu(h), 2)
+        h = F.conv2d(F.pad(h, (0, 2, 0, 2)), w["3.weight"], w["3.bias"])
+        h = F.max_pool2d(F.relu(h), 2)
+        return F.linear(h.flatten(1), w["7.weight"], w["7.bias"])
+
+    def step() -> float:
+        loss = F.cross_entropy(forward(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return float(loss.item())
+
+    return step
+
+
+def check_agreement(setup: Setup, steps: int = 3, rtol: float = 1e-4) -> list[tuple[float, float]]:
+    """Run ``steps`` steps in both libraries from the same start; the losses must agree."""
+    ours, theirs = minitorch_step(setup), torch_step(setup)
+    pairs = []
+    for i in range(steps):
+        a, b = ours(), theirs()
+        if not abs(a - b) <= rtol * abs(b) + 1e-6:
+            raise AssertionError(f"step {i}: minitorch loss {a!r} != torch loss {b!r}")
+        pairs.append((a, b))
+    return pairs
+
+
+def measure(setup: Setup, repeats: int = 15, block: int = 3) -> dict[str, float]:
+    """Median seconds per step for each library (interleaved blocks of ``block`` steps)."""
+    check_agreement(setup)
+    runs = {"minitorch": minitorch_step(setup), "torch": torch_step(setup)}
+    for run in runs.values():  # warm up
+        run()
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    gc.collect()
+    for r in range(repeats):
+        order = list(runs) if r % 2 == 0 else list(reversed(runs))
+        for name in order:
+            start = time.perf_counter()
+            for _ in range(block):
+                runs[name]()
+            times[name].append((time.perf_counter() - start) / block)
+    ours = statistics.median(times["minitorch"])
+    theirs = statistics.median(times["torch"])
+    return {"minitorch": ours, "torch": theirs, "ratio": ours / theirs}
+
+
+def _profile(setup: Setup, steps: int) -> None:
+    import cProfile
+    import pstats
+
+    step = minitorch_step(setup)
+    step()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(steps):
+        step()
+    prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(15)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the median step times and their ratio (checks agreement first)."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--size", type=int, default=28)
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--block", type=int, default=3)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args(argv)
+    setup = make_setup(args.batch, args.size)
+    if args.profile:
+        _profile(setup, 20)
+        return 0
+    torch = _torch()
+    pairs = check_agreement(setup)
+    print(
+        f"LeNet-like step, batch {args.batch}, 1x{args.size}x{args.size}, float32, one thread; "
+        f"torch {torch.__version__}, numpy {np.__version__}, {platform.processor() or 'cpu'}"
+    )
+    print("losses agree: " + ", ".join(f"{a:.6f}/{b:.6f}" for a, b in pairs))
+    res = measure(setup, args.repeats, args.block)
+    print(
+        f"median per step: minitorch {1e3 * res['minitorch']:.2f} ms, "
+        f"torch {1e3 * res['torch']:.2f} ms, ratio ours/torch {res['ratio']:.2f}x"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
