@@ -215,6 +215,7 @@ def backpropagate(variable: Variable, deriv: Any, retain_graph: bool = False) ->
             uid = parent.unique_id
             before = pending(uid)
             derivatives[uid] = d_parent if before is None else before + d_parent
+        d = d_parent = None  # keep no derivative alive here: a leaf may then take it uncopied
         if not retain_graph:
             release = getattr(node, "release_graph", None)
             if release is not None:

@@ -18,7 +18,6 @@ import numpy as np
 import numpy.typing as npt
 
 from . import operators
-from .tensor_data import TensorData
 from .tensor_ops import (
     MapProto,
     TensorBackend,
@@ -51,6 +50,8 @@ def _sigmoid(x: Array) -> Array:
     Both branches are ``exp(min(x, 0)) / (1 + exp(-|x|))``, computed without temporaries
     beyond two buffers.
     """
+    if x.ndim == 0:  # a NumPy scalar (a shape-(1,) operand of a zip)
+        x = x.reshape(1)
     e = np.abs(x)
     np.negative(e, out=e)
     np.exp(e, out=e)
@@ -70,9 +71,7 @@ def _sigmoid_out_back(s: Array, d: Array) -> Array:
 
 def _tanh_out_back(t: Array, d: Array) -> Array:
     """d · (1 - t²)."""
-    u: Array = t * t
-    np.subtract(1.0, u, out=u)
-    return d * u
+    return d * (1.0 - t * t)
 
 
 def _copy(x: Array) -> Array:
@@ -91,7 +90,7 @@ _MAP_TABLE: dict[Callable[..., float], UFn] = {
     operators.neg: np.negative,
     operators.id: _copy,
     operators.sigmoid: _sigmoid,
-    operators.relu: lambda x: np.where(x > 0, x, 0.0).astype(x.dtype, copy=False),
+    operators.relu: lambda x: np.fmax(0.0, x),  # fmax(0, x) is 0 for NaN and -0.0, like relu
     operators.log: lambda x: np.log(x + operators.EPS),
     operators.exp: np.exp,
     operators.inv: np.reciprocal,
@@ -147,26 +146,11 @@ def _generic_zip(fn: Callable[[float, float], float]) -> BFn:
     return run
 
 
-_new_object = object.__new__
-
-
 def _wrap(like: Tensor, r: Array) -> Tensor:
-    """A constant Tensor on ``like``'s backend holding the fresh result ``r``.
-
-    Runs once per kernel call: the TensorData is filled in directly (see
-    ``TensorData._from_c_array``).
-    """
+    """A constant Tensor on ``like``'s backend holding the fresh result ``r``."""
     if not r.flags.c_contiguous:
         r = np.ascontiguousarray(r)
-    td = _new_object(TensorData)
-    td._array = r
-    td._storage_arr = None
-    td._shape_arr = None
-    td._strides_arr = None
-    td.shape = r.shape
-    td.dims = r.ndim
-    td.size = r.size
-    return like._new(td)
+    return like._result(r)
 
 
 class FastOps(TensorOps):
@@ -181,7 +165,9 @@ class FastOps(TensorOps):
         def _map(a: Tensor, out: Tensor | None = None, /) -> Tensor:
             r = vec(a._tensor._array)
             if out is None:
-                return _wrap(a, r)
+                if not r.flags.c_contiguous:
+                    r = np.ascontiguousarray(r)
+                return a._result(r)
             _check_map_out(name, a, out)
             np.copyto(out._tensor._array, r, casting="unsafe")
             return out
@@ -229,7 +215,9 @@ class FastOps(TensorOps):
             except ValueError:
                 _zip_shape(name, a, b)  # raises IndexingError naming both shapes
                 raise
-            return _wrap(a, r)
+            if not r.flags.c_contiguous:
+                r = np.ascontiguousarray(r)
+            return a._result(r)
 
         return _zip
 

@@ -19,10 +19,12 @@ Reductions keep the reduced dim with size 1, ``t[i, j]`` gives a Python float, a
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import count
+from sys import getrefcount
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["History", "Tensor"]
 
 _next_id = count(1).__next__
+_new_object = object.__new__
 _CONSTANTS: dict[tuple[Any, ...], Tensor] = {}
 """Shape-(1,) read-only constants made from numbers, by (value, dtype, backend)."""
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
@@ -175,6 +178,39 @@ def _check_key(key: Any, shape: tuple[int, ...]) -> Any:
     return parts
 
 
+class _Backward:
+    """The first ``unique_id`` of the tensors made by the backward pass now running."""
+
+    first_id: float = math.inf
+
+
+def _can_take(x: Tensor, leaf: Tensor) -> bool:
+    """True when ``leaf.grad`` may be ``x`` itself rather than a copy of it.
+
+    ``x`` must have been made by the backward pass now running (so no user code holds
+    it), own a fresh C-contiguous buffer of the leaf's dtype and backend, and be
+    referenced only by the caller (the engine) and this call: then nothing else can
+    ever see the buffer, and storing it instead of a copy changes nothing observable.
+    """
+    if x.unique_id < _Backward.first_id or x.backend is not leaf.backend:
+        return False
+    td = x._tensor
+    arr = td._array
+    return (
+        arr.base is None
+        and td._storage_arr is None
+        and arr.dtype == leaf._tensor._array.dtype
+        and arr.flags.c_contiguous
+        and arr.flags.writeable
+        # holders: the engine's variable, accumulate_derivative's x, this x, getrefcount's
+        and getrefcount(x) <= 4
+        # the Tensor's slot, the local td, getrefcount's argument
+        and getrefcount(td) <= 3
+        # the TensorData's slot, the local arr, getrefcount's argument
+        and getrefcount(arr) <= 3
+    )
+
+
 def _as_gradient(fn: Any, inp: Tensor, g: Any) -> Tensor:
     """A backward's non-Tensor result for ``inp``: a number fills the input's shape."""
     if isinstance(g, Tensor):
@@ -225,8 +261,31 @@ class Tensor:
     # -- construction helpers ----------------------------------------------------
     def _new(self, tensor_data: TensorData) -> Tensor:
         """A constant Tensor on this backend wrapping ``tensor_data`` (no copy)."""
-        t = object.__new__(Tensor)
+        t = _new_object(Tensor)
         t._tensor = tensor_data
+        t.history = None
+        t.backend = self.backend
+        t.grad = None
+        t.unique_id = _next_id()
+        t._name = None
+        return t
+
+    def _result(self, arr: npt.NDArray[Any]) -> Tensor:
+        """A constant Tensor on this backend over ``arr``, a fresh C-contiguous array (>= 1-d).
+
+        What the kernels return, so it runs once per operation: the TensorData and the
+        Tensor are filled in directly, without their constructors' checks.
+        """
+        td = _new_object(TensorData)
+        td._array = arr
+        td._storage_arr = None
+        td._shape_arr = None
+        td._strides_arr = None
+        td.shape = arr.shape
+        td.dims = arr.ndim
+        td.size = arr.size
+        t = _new_object(Tensor)
+        t._tensor = td
         t.history = None
         t.backend = self.backend
         t.grad = None
@@ -363,14 +422,15 @@ class Tensor:
         if x._tensor.shape != self._tensor.shape:
             x = self.expand(x)
         g = self.grad
-        if g is None:
-            if x.history is not None:  # create_graph: keep the graph of the gradient
-                self.grad = x
-            else:
-                arr = np.array(x._tensor._array, dtype=self._tensor._array.dtype, order="C")
-                self.grad = self._new(TensorData._from_c_array(arr))
-        else:
+        if g is not None:
             self.grad = g + x
+        elif x.history is not None:  # create_graph: keep the graph of the gradient
+            self.grad = x
+        elif _can_take(x, self):
+            self.grad = x  # a fresh gradient nobody else holds: no copy needed
+        else:
+            arr = np.array(x._tensor._array, dtype=self._tensor._array.dtype, order="C")
+            self.grad = self._new(TensorData._from_c_array(arr))
 
     def chain_rule(self, d_output: Tensor) -> list[tuple[Tensor, Tensor]]:
         """``(input, input.expand(grad))`` for each input that needs a gradient.
@@ -429,8 +489,11 @@ class Tensor:
     def release_graph(self) -> None:
         """Free what this node's Function saved (called by backward unless retain_graph)."""
         h = self.history
-        if h is not None and h.ctx is not None:
-            h.ctx.release()
+        if h is not None:
+            ctx = h.ctx
+            if ctx is not None:  # Context.release(), inlined: this runs once per node
+                ctx.saved_values = ()
+                ctx.freed = True
 
     def backward(
         self,
@@ -484,11 +547,14 @@ class Tensor:
         if create_graph:
             retain_graph = True
         previous = _GradMode.enabled
+        previous_first = _Backward.first_id
         _GradMode.enabled = create_graph
+        _Backward.first_id = _next_id() + 1
         try:
             backpropagate(self, seed, retain_graph=retain_graph)
         finally:
             _GradMode.enabled = previous
+            _Backward.first_id = previous_first
 
     def zero_grad_(self) -> None:
         """Forget the gradient (``.grad = None``)."""
@@ -615,31 +681,31 @@ class Tensor:
 
     # -- operators ------------------------------------------------------------------------
     def __add__(self, b: Any) -> Tensor:
-        return tf.Add.apply(self, self._ensure_tensor(b))
+        return tf.Add.apply(self, b if type(b) is Tensor else self._ensure_tensor(b))
 
     def __radd__(self, b: Any) -> Tensor:
         return tf.Add.apply(self._ensure_tensor(b), self)
 
     def __sub__(self, b: Any) -> Tensor:
-        return tf.Sub.apply(self, self._ensure_tensor(b))
+        return tf.Sub.apply(self, b if type(b) is Tensor else self._ensure_tensor(b))
 
     def __rsub__(self, b: Any) -> Tensor:
         return tf.Sub.apply(self._ensure_tensor(b), self)
 
     def __mul__(self, b: Any) -> Tensor:
-        return tf.Mul.apply(self, self._ensure_tensor(b))
+        return tf.Mul.apply(self, b if type(b) is Tensor else self._ensure_tensor(b))
 
     def __rmul__(self, b: Any) -> Tensor:
         return tf.Mul.apply(self._ensure_tensor(b), self)
 
     def __truediv__(self, b: Any) -> Tensor:
-        return tf.Div.apply(self, self._ensure_tensor(b))
+        return tf.Div.apply(self, b if type(b) is Tensor else self._ensure_tensor(b))
 
     def __rtruediv__(self, b: Any) -> Tensor:
         return tf.Div.apply(self._ensure_tensor(b), self)
 
     def __matmul__(self, b: Tensor) -> Tensor:
-        return tf.MatMul.apply(self, self._ensure_tensor(b))
+        return tf.MatMul.apply(self, b if type(b) is Tensor else self._ensure_tensor(b))
 
     def __rmatmul__(self, b: Any) -> Tensor:
         return tf.MatMul.apply(self._ensure_tensor(b), self)

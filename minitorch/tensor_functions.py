@@ -79,6 +79,7 @@ __all__ = [
 
 _PARAM = _Param()
 _NEEDS_ONE = (True,)
+_NEEDS: dict[tuple[bool, ...], tuple[bool, ...]] = {}
 _new_object = object.__new__
 
 
@@ -151,6 +152,7 @@ class Function:
             needs = _NEEDS_ONE
         else:
             needs = tuple([isinstance(v, Tensor) and v.history is not None for v in vals])
+            needs = _NEEDS.setdefault(needs, needs)  # one shared tuple per pattern
             for v in vals:
                 if not isinstance(v, Tensor):
                     inputs = [v if isinstance(v, Tensor) else _PARAM for v in vals]

@@ -48,6 +48,8 @@ ZIPS = [
     "relu_back_zip",
     "log_back_zip",
     "inv_back_zip",
+    "sigmoid_out_back_zip",
+    "tanh_out_back_zip",
 ]
 REDUCES = ["add_reduce", "mul_reduce", "max_reduce"]
 
