@@ -1,8 +1,8 @@
 """The ``minitorch`` command line (also ``python -m minitorch``).
 
-``minitorch train`` trains a classifier on one of the six toy datasets and prints the loss
-and accuracy as it goes; see ``minitorch train --help`` for the options and the defaults of
-each backend.
+``minitorch train`` trains a classifier and prints the loss and accuracy as it goes: by
+default a small CNN on the bundled digits (``minitorch.train_nn``), or the lecture's network
+on one of the six toy datasets (``--backend``); see ``minitorch train --help``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import fields, replace
 
 from tqdm import tqdm
 
+from . import train_nn
 from .graph_cli import add_graph_command
 from .training import BACKENDS, Backend, EpochStats, TrainConfig, make_dataset, resolve_dataset
 
@@ -116,12 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train",
-        help="train a classifier on a toy dataset",
+        help="train a classifier (a CNN on digits by default, or on a toy dataset)",
         description=textwrap.fill(
             "Train the lecture's Network (2 inputs -> hidden ReLU layers -> sigmoid output) "
             "on a toy dataset with SGD (full batch, or minibatches with --batch-size on "
             "the tensor backend), reporting loss and accuracy. "
-            f"Without options: the {DEFAULT_BACKEND} backend on {DEFAULT_DATASET}.",
+            f"With --backend (default {DEFAULT_BACKEND}) or a 2-D --dataset (default "
+            f"{DEFAULT_DATASET}). Without options: a CNN on the bundled digits (below).",
             78,
         ),
         epilog=_defaults_epilog(),
@@ -131,20 +133,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend",
         type=_backend_name,
         default=DEFAULT_BACKEND,
+        action=train_nn.GivenOption,
         metavar="{" + ",".join(BACKENDS) + "}",
         help=f"how to compute (default: {DEFAULT_BACKEND})",
     )
     train.add_argument(
         "--dataset",
-        type=_dataset_name,
+        type=train_nn.dataset_argument,
         default=DEFAULT_DATASET,
-        metavar="{Simple,Diag,Split,Xor,Circle,Spiral}",
-        help=f"toy dataset, any letter case (default: {DEFAULT_DATASET})",
+        action=train_nn.GivenOption,
+        metavar="{Simple,Diag,Split,Xor,Circle,Spiral,digits}",
+        help=f"dataset, any letter case (default: {DEFAULT_DATASET}, or digits for cnn/mlp)",
     )
     train.add_argument(
         "--points",
         type=_positive(int),
         default=DEFAULT_POINTS,
+        action=train_nn.GivenOption,
         metavar="N",
         help=f"number of points in the dataset (default: {DEFAULT_POINTS})",
     )
@@ -179,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no progress bar and no per-epoch lines; print only the final accuracy",
     )
+    train_nn.add_train_arguments(train)  # --model, --out, --resume ... (train_nn.py)
     train.set_defaults(handler=_train)
     add_graph_command(commands)  # minitorch graph: draw an expression's graph (graph_cli.py)
     return parser
@@ -200,6 +206,15 @@ def _stats_line(stats: EpochStats, epochs: int) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if train_nn.wants_nn(args):  # --model mlp|cnn, digits, IDX files: see train_nn.py
+        return train_nn.run_from_args(args)
+    if train_nn.legacy_conflicts(args):
+        print(
+            f"minitorch train: error: {', '.join(train_nn.legacy_conflicts(args))}: only for "
+            "--model mlp|cnn, not the lecture's network (--backend / a 2-D --dataset)",
+            file=sys.stderr,
+        )
+        return 2
     backend = BACKENDS[args.backend]
     config = _config_from(args, backend)
     if config.batch_size is not None and not backend.minibatch:

@@ -67,6 +67,7 @@ __all__ = [
     "MODELS",
     "OPTIMIZERS",
     "DataSplit",
+    "GivenOption",
     "NNConfig",
     "TrainingDivergedError",
     "add_train_arguments",
@@ -651,6 +652,29 @@ _NN_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
 }
 
 
+class GivenOption(argparse.Action):
+    """Store the value and record the option's dest in ``namespace.given_options``, so that
+    an option typed on the command line can be told from its default."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.given_options = {*getattr(namespace, "given_options", ()), self.dest}
+
+
+def _given(args: argparse.Namespace, dest: str) -> Any:
+    """The value of ``dest`` if it was typed on the command line, else None."""
+    given = getattr(args, "given_options", None)
+    if given is None:  # a Namespace built without GivenOption: trust non-None values
+        return getattr(args, dest, None)
+    return getattr(args, dest, None) if dest in given else None
+
+
 def dataset_argument(text: str) -> str:
     """``--dataset`` values: a 2-D set (any letter case) or ``digits``."""
     if text.strip().lower() == DIGITS:
@@ -659,13 +683,14 @@ def dataset_argument(text: str) -> str:
         return resolve_dataset(text)
     except KeyError:
         raise argparse.ArgumentTypeError(
-            f"unknown dataset {text!r} (choose from {DIGITS}, {', '.join(dataset_names())}; "
-            "--data-dir DIR for IDX files)"
+            f"unknown dataset {text!r} (choose from {', '.join(dataset_names())}, {DIGITS}; "
+            "or --data-dir DIR for IDX files)"
         ) from None
 
 
 def add_train_arguments(train: argparse.ArgumentParser) -> None:
     """Add the cnn/mlp options to the ``train`` parser (skipping any it already has)."""
+    train.set_defaults(given_options=())  # GivenOption adds the dests typed
     have = {a.dest for a in train._actions}
     for dest, (flags, kwargs) in _NN_OPTIONS.items():
         if dest not in have:
@@ -681,9 +706,9 @@ def wants_nn(args: argparse.Namespace) -> bool:
     model = getattr(args, "model", None)
     if model is not None:
         return bool(model != "scalar")
-    if getattr(args, "backend", None) is not None:
+    if _given(args, "backend") is not None or _given(args, "points") is not None:
         return False
-    dataset = getattr(args, "dataset", None)
+    dataset = _given(args, "dataset")
     if getattr(args, "resume", None) is not None or getattr(args, "data_dir", None):
         return True
     return dataset is None or dataset == DIGITS
@@ -696,7 +721,7 @@ def legacy_conflicts(args: argparse.Namespace) -> list[str]:
         for dest in ("data_dir", "optimizer", "out", "resume")
         if getattr(args, dest, None) is not None
     ]
-    if getattr(args, "dataset", None) == DIGITS:
+    if _given(args, "dataset") == DIGITS:
         bad.append("--dataset digits")
     return bad
 
@@ -707,11 +732,11 @@ def _resolve_run(args: argparse.Namespace) -> tuple[NNConfig, Path, bool]:
         name: getattr(args, name, None)
         for name in ("epochs", "batch_size", "optimizer", "lr", "seed", "hidden", "depth")
     }
-    backend = getattr(args, "backend", None)
+    backend = _given(args, "backend")
     if backend not in (None, "tensor"):
         raise ValueError(f"--backend {backend} trains the lecture's network, not --model cnn/mlp.")
     data_dir = getattr(args, "data_dir", None)
-    dataset = getattr(args, "dataset", None)
+    dataset = _given(args, "dataset")
     if data_dir and dataset is not None:
         raise ValueError("give either --dataset or --data-dir, not both.")
     if args.resume is not None:
@@ -742,7 +767,7 @@ def _resolve_run(args: argparse.Namespace) -> tuple[NNConfig, Path, bool]:
     name = IDX if data_dir else (dataset or DIGITS)
     extra: dict[str, Any] = {"data_dir": data_dir}
     if is_points(name):
-        extra["points"] = getattr(args, "points", None)
+        extra["points"] = _given(args, "points")
     config = default_config(model, name, **given, **extra)
     if args.out:
         out = Path(args.out)
@@ -762,6 +787,9 @@ def run_from_args(args: argparse.Namespace) -> int:
     quiet = bool(getattr(args, "quiet", False))
     try:
         config, out, resume = _resolve_run(args)
+    except CheckpointError as err:
+        print(f"minitorch train: error: {err}", file=sys.stderr)
+        return 1
     except (ValueError, TypeError) as err:
         print(f"minitorch train: error: {err}", file=sys.stderr)
         return 2
