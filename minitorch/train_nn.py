@@ -491,7 +491,11 @@ def fit(
                 correct += b_correct
                 bar.update(1)
                 if step % 10 == 0:
-                    bar.set_postfix_str(f"loss {value:.4f}", refresh=False)
+                    seen = min(n, (step + 1) * config.batch_size)
+                    bar.set_postfix_str(
+                        f"loss {total_loss / seen:.4f} acc {100 * correct / seen:.1f}%",
+                        refresh=False,
+                    )
             lr_used = optimizer.lr
             schedule.step()
             test_loss, test_acc = _evaluate(model, data.x_test, data.y_test)
@@ -594,26 +598,30 @@ def _plots(
 # Command line (minitorch train --model mlp|cnn)
 # ---------------------------------------------------------------------------
 
-NN_HELP = f"""\
-models and datasets:
-  --model cnn|mlp trains on images: the bundled 8x8 digits (--dataset digits, the
-  default) or MNIST-style IDX files (--data-dir DIR holding train-images-idx3-ubyte,
-  train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, .gz allowed);
-  --model mlp also trains on a 2-D set (a fresh sample with seed+1 is the test set).
-  --model scalar is the lecture's 2-D network above, trained by --backend scalar|tensor.
-  Without --model: --backend, or a 2-D --dataset, selects the lecture's network (as
-  before); otherwise the cnn on digits. So `minitorch train` alone trains the cnn on
-  digits, and `minitorch train --backend scalar --dataset Xor` the lecture's network.
 
-  cnn/mlp runs write to --out (default runs/<model>-<dataset>-<time>): checkpoint.npz
-  (every epoch; --resume RUN continues it exactly), metrics.json, loss.png, and
-  confusion.png (images) or decision_boundary.png (2-D). Defaults: Adam, lr {NNConfig.lr},
-  batch size {NNConfig.batch_size}, cosine-annealed lr, label smoothing 0.1, float32;
-  cnn {default_config("cnn").epochs} epochs (--hidden {default_config("cnn").hidden} \
-channels), mlp {default_config("mlp").epochs} epochs \
-(--hidden {default_config("mlp").hidden}); 2-D mlp {default_config("mlp", "Xor").epochs} \
-epochs, batch {default_config("mlp", "Xor").batch_size}, lr {default_config("mlp", "Xor").lr}, \
---depth {default_config("mlp", "Xor").depth}; sgd (momentum 0.9) lr 0.05."""
+def _nn_help() -> str:
+    cnn, mlp, pts = default_config("cnn"), default_config("mlp"), default_config("mlp", "Xor")
+    return f"""\
+models and datasets (--model):
+  cnn, mlp  train on images: the bundled 8x8 digits (--dataset digits, the default)
+            or MNIST-style IDX files (--data-dir DIR with train-images-idx3-ubyte,
+            train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte,
+            .gz allowed); mlp also on a 2-D set (test set: a fresh sample, seed+1).
+  scalar    the lecture's 2-D network above, trained by --backend scalar|tensor.
+  Without --model, --backend, --points or a 2-D --dataset select the lecture's network
+  (as before); otherwise it is the cnn on digits. So `minitorch train` alone trains the
+  cnn on digits, `minitorch train --backend scalar --dataset Xor` the lecture's network.
+
+cnn/mlp runs write to --out (default runs/<model>-<dataset>-<time>): checkpoint.npz
+  (after every epoch; --resume RUN continues it exactly), metrics.json, loss.png and
+  confusion.png (images) or decision_boundary.png (2-D sets).
+  Defaults: Adam (--optimizer sgd: momentum 0.9, lr 0.05), lr {cnn.lr}, batch size
+  {cnn.batch_size}, cosine-annealed lr, label smoothing 0.1, float32, seed 0;
+  cnn {cnn.epochs} epochs, --hidden {cnn.hidden} channels; mlp {mlp.epochs} epochs, \
+--hidden {mlp.hidden};
+  2-D mlp {pts.epochs} epochs, --hidden {pts.hidden} --depth {pts.depth}, batch \
+{pts.batch_size}, lr {pts.lr}."""
+
 
 # Options this module adds to `minitorch train` (dest -> (flags, kwargs)).
 _NN_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
@@ -695,10 +703,7 @@ def add_train_arguments(train: argparse.ArgumentParser) -> None:
     for dest, (flags, kwargs) in _NN_OPTIONS.items():
         if dest not in have:
             train.add_argument(*flags, dest=dest, default=None, **kwargs)
-    if train.epilog:
-        train.epilog = train.epilog + "\n\n" + NN_HELP
-    else:
-        train.epilog = NN_HELP
+    train.epilog = (train.epilog + "\n\n" if train.epilog else "") + _nn_help()
 
 
 def wants_nn(args: argparse.Namespace) -> bool:
