@@ -469,13 +469,8 @@ class Tanh(Function):
         return grad.f.tanh_out_back_zip(t, grad)  # grad · (1 - t²), one kernel
 
 
-class LT(Function):
-    """f(a, b) = 1.0 if a < b else 0.0;  derivatives 0 (zeros of each input's shape)."""
-
-    @staticmethod
-    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
-        return a.f.lt_zip(a, b)
+class _Comparison(Function):
+    """A piecewise-constant comparison: both derivatives are 0 (zeros of each input's shape)."""
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
@@ -483,7 +478,16 @@ class LT(Function):
         return _zeros_like(a), _zeros_like(b)
 
 
-class EQ(Function):
+class LT(_Comparison):
+    """f(a, b) = 1.0 if a < b else 0.0;  derivatives 0."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return a.f.lt_zip(a, b)
+
+
+class EQ(_Comparison):
     """f(a, b) = 1.0 if a == b else 0.0;  derivatives 0."""
 
     @staticmethod
@@ -491,24 +495,14 @@ class EQ(Function):
         ctx.save_for_backward(a, b)
         return a.f.eq_zip(a, b)
 
-    @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
-        a, b = ctx.saved_values
-        return _zeros_like(a), _zeros_like(b)
 
-
-class IsClose(Function):
+class IsClose(_Comparison):
     """f(a, b) = 1.0 if |a - b| < 1e-2 else 0.0;  derivatives 0."""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
         ctx.save_for_backward(a, b)
         return a.f.is_close_zip(a, b)
-
-    @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
-        a, b = ctx.saved_values
-        return _zeros_like(a), _zeros_like(b)
 
 
 # ---------------------------------------------------------------------------
