@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Any
 
 from .module import Module, Parameter
 from .scalar import Scalar, ScalarLike
 
-__all__ = ["ScalarLinear", "ScalarNetwork"]
+__all__ = ["ScalarLinear", "ScalarNetwork", "StackedNetwork"]
 
 
 def _uniform(rng: random.Random | None, scale: float) -> float:
@@ -81,15 +82,16 @@ class ScalarLinear(Module):
         return outs
 
 
-class ScalarNetwork(Module):
-    """The lecture's Network: 2 inputs -> ``depth`` hidden ReLU layers -> 1 sigmoid output.
+class StackedNetwork(Module):
+    """The lecture's Network shape: 2 inputs -> ``depth`` hidden layers -> 1 score.
 
-    ``hidden_layers`` is the width of each hidden layer (the course's name for it).
-    Layers are registered as ``layer1``, ``layer2``, ...; the last one maps to a single
-    score ``m(x)``, and ``forward`` returns ``σ(m(x))``, the probability of class 1.
-    ``seed`` (or ``rng``) makes the initialisation reproducible; with neither, the global
-    ``random`` is used.
+    Subclasses set ``linear`` (the layer class: ``linear(in, out, rng=, init_scale=)``) and
+    define ``score``; ``forward`` is σ(score). Layers are registered as ``layer1``,
+    ``layer2``, ...; ``seed`` (or ``rng``) makes the initialisation reproducible, and two
+    networks given equal ``rng`` draw their values in the same order.
     """
+
+    linear: Any
 
     def __init__(
         self,
@@ -102,7 +104,9 @@ class ScalarNetwork(Module):
     ) -> None:
         super().__init__()
         if depth < 1:
-            raise ValueError(f"ScalarNetwork needs at least one hidden layer, got depth={depth}.")
+            raise ValueError(
+                f"{type(self).__name__} needs at least one hidden layer, got depth={depth}."
+            )
         if rng is None and seed is not None:
             rng = random.Random(seed)
         self.hidden_layers = hidden_layers
@@ -111,14 +115,34 @@ class ScalarNetwork(Module):
         self._layer_names: list[str] = []
         for k in range(len(sizes) - 1):
             name = f"layer{k + 1}"
-            layer = ScalarLinear(sizes[k], sizes[k + 1], rng=rng, init_scale=init_scale)
-            setattr(self, name, layer)
+            setattr(self, name, self.linear(sizes[k], sizes[k + 1], rng=rng, init_scale=init_scale))
             self._layer_names.append(name)
 
     @property
-    def layers(self) -> list[ScalarLinear]:
+    def layers(self) -> list[Any]:
         """The linear layers, input side first."""
         return [getattr(self, name) for name in self._layer_names]
+
+    def score(self, x: Any) -> Any:
+        """m(x): the output layer's value before the sigmoid (the log-odds of class 1)."""
+        raise NotImplementedError
+
+    def forward(self, x: Any) -> Any:
+        """σ(m(x)) = P(y = 1 | x)."""
+        return self.score(x).sigmoid()
+
+
+class ScalarNetwork(StackedNetwork):
+    """The lecture's Network: 2 inputs -> ``depth`` hidden ReLU layers -> 1 sigmoid output.
+
+    ``hidden_layers`` is the width of each hidden layer (the course's name for it).
+    Layers are registered as ``layer1``, ``layer2``, ...; the last one maps to a single
+    score ``m(x)``, and ``forward`` returns ``σ(m(x))``, the probability of class 1.
+    ``seed`` (or ``rng``) makes the initialisation reproducible; with neither, the global
+    ``random`` is used.
+    """
+
+    linear = ScalarLinear
 
     def score(self, x: Sequence[ScalarLike]) -> Scalar:
         """m(x): the output layer's value before the sigmoid (the log-odds of class 1)."""
@@ -127,7 +151,3 @@ class ScalarNetwork(Module):
         for layer in layers[:-1]:
             h = [v.relu() for v in layer(h)]
         return layers[-1](h)[0]  # type: ignore[no-any-return]
-
-    def forward(self, x: Sequence[ScalarLike]) -> Scalar:
-        """σ(m(x)) = P(y = 1 | x)."""
-        return self.score(x).sigmoid()

@@ -19,6 +19,7 @@ import random
 import numpy as np
 
 from .module import Module, Parameter
+from .scalar_model import StackedNetwork
 from .tensor import Tensor
 
 __all__ = ["TensorLinear", "TensorNetwork"]
@@ -74,7 +75,7 @@ class TensorLinear(Module):
         return x @ w + b
 
 
-class TensorNetwork(Module):
+class TensorNetwork(StackedNetwork):
     """The lecture's Network on Tensors: 2 inputs -> ``depth`` hidden ReLU layers -> 1 sigmoid.
 
     ``hidden_layers`` is the width of each hidden layer. Layers are registered as
@@ -83,34 +84,7 @@ class TensorNetwork(Module):
     reproducible; with the same ``rng`` a ``ScalarNetwork`` gets the same values.
     """
 
-    def __init__(
-        self,
-        hidden_layers: int = 2,
-        *,
-        depth: int = 1,
-        seed: int | None = None,
-        rng: random.Random | None = None,
-        init_scale: float = 1.0,
-    ) -> None:
-        super().__init__()
-        if depth < 1:
-            raise ValueError(f"TensorNetwork needs at least one hidden layer, got depth={depth}.")
-        if rng is None and seed is not None:
-            rng = random.Random(seed)
-        self.hidden_layers = hidden_layers
-        self.depth = depth
-        sizes = [2] + [hidden_layers] * depth + [1]
-        self._layer_names: list[str] = []
-        for k in range(len(sizes) - 1):
-            name = f"layer{k + 1}"
-            layer = TensorLinear(sizes[k], sizes[k + 1], rng=rng, init_scale=init_scale)
-            setattr(self, name, layer)
-            self._layer_names.append(name)
-
-    @property
-    def layers(self) -> list[TensorLinear]:
-        """The linear layers, input side first."""
-        return [getattr(self, name) for name in self._layer_names]
+    linear = TensorLinear
 
     def score(self, x: Tensor) -> Tensor:
         """m(x): (B, 2) -> (B, 1), the log-odds of class 1 for every point."""
@@ -120,7 +94,3 @@ class TensorNetwork(Module):
             h = layer(h).relu()
         out: Tensor = layers[-1](h)
         return out
-
-    def forward(self, x: Tensor) -> Tensor:
-        """σ(m(x)) = P(y = 1 | x), shape (B, 1)."""
-        return self.score(x).sigmoid()
