@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from . import train_nn
 from .graph_cli import add_graph_command
-from .training import BACKENDS, Backend, EpochStats, TrainConfig, make_dataset, resolve_dataset
+from .training import BACKENDS, Backend, EpochStats, TrainConfig, make_dataset
 
 __all__ = ["DEFAULT_BACKEND", "DEFAULT_DATASET", "build_parser", "main"]
 
@@ -47,13 +47,6 @@ def _backend_name(text: str) -> str:
             f"unknown backend {text!r} (choose from {', '.join(BACKENDS)})"
         )
     return name
-
-
-def _dataset_name(text: str) -> str:
-    try:
-        return resolve_dataset(text)
-    except KeyError as err:
-        raise argparse.ArgumentTypeError(err.args[0]) from None
 
 
 def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
