@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
+    "UNPACK_HINT",
     "Context",
     "GraphFreedError",
     "Variable",
     "backpropagate",
     "central_difference",
     "enable_grad",
+    "grads_tuple",
     "is_grad_enabled",
     "no_grad",
     "topological_sort",
@@ -101,6 +103,25 @@ def no_grad() -> _GradModeSwitch:
 def enable_grad() -> _GradModeSwitch:
     """``with minitorch.enable_grad():`` turns recording back on inside ``no_grad``."""
     return _GradModeSwitch(True)
+
+
+UNPACK_HINT = (
+    "ctx.saved_values is always a tuple, even when one value was saved: write "
+    "`(x,) = ctx.saved_values` (or `x, y = ctx.saved_values`), not `x = ctx.saved_values`."
+)
+"""The fix for the lecture's slip, shown by Scalar and Tensor errors alike."""
+
+
+def grads_tuple(grads: Any) -> tuple[Any, ...]:
+    """What a Function's ``backward`` returned, as a tuple (one value per input).
+
+    A single value becomes a 1-tuple and a list a tuple; a tuple is returned as it is.
+    """
+    if type(grads) is tuple:
+        return grads
+    if isinstance(grads, list):
+        return tuple(grads)
+    return (grads,)
 
 
 class GraphFreedError(RuntimeError):

@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from itertools import count
 from typing import TYPE_CHECKING, Any, Union
 
-from .autodiff import GraphFreedError, backpropagate, central_difference
+from .autodiff import (
+    UNPACK_HINT,
+    GraphFreedError,
+    backpropagate,
+    central_difference,
+    grads_tuple,
+)
 
 if TYPE_CHECKING:
     from .autodiff import Context
@@ -169,13 +175,11 @@ class Scalar:
         if type(grads) is float:
             if len(inputs) == 1:
                 return [(inputs[0], grads)]
-            grads = (grads,)
         elif type(grads) is tuple and len(grads) == 2 == len(inputs):
             g0, g1 = grads
             if type(g0) is float and type(g1) is float:
                 return [(inputs[0], g0), (inputs[1], g1)]
-        elif not isinstance(grads, tuple | list):
-            grads = (grads,)
+        grads = grads_tuple(grads)
         return list(zip(inputs, _check_backward_result(fn, ctx, grads, len(inputs))))
 
     def release_graph(self) -> None:
@@ -308,11 +312,6 @@ def derivative_check(f: Callable[..., Scalar], *scalars: Scalar) -> None:
 # Helpful errors for user-written Functions
 # ---------------------------------------------------------------------------
 
-_UNPACK_HINT = (
-    "ctx.saved_values is always a tuple, even when one value was saved: write "
-    "`(x,) = ctx.saved_values` (or `x, y = ctx.saved_values`), not `x = ctx.saved_values`."
-)
-
 
 def _fn_name(s: Scalar) -> str:
     h = s.history
@@ -339,7 +338,7 @@ def _explain_backward_error(
     """Re-word a TypeError raised inside a user's backward, with the usual cause."""
     msg = f"{fn.__name__}.backward(ctx, d_out={d_output!r}) raised TypeError: {err}."
     if ctx.saved_values:
-        msg += f" Its ctx.saved_values is {ctx.saved_values!r}. " + _UNPACK_HINT
+        msg += f" Its ctx.saved_values is {ctx.saved_values!r}. " + UNPACK_HINT
     return TypeError(msg)
 
 
@@ -349,7 +348,7 @@ def _check_backward_result(
     """Validate what ``backward`` returned: one real number per input."""
     expected = "one number" if n_inputs == 1 else f"{n_inputs} numbers (a tuple, one per input)"
     shown = grads[0] if len(grads) == 1 else grads
-    hint = (" " + _UNPACK_HINT) if ctx.saved_values and _has_tuple(grads) else ""
+    hint = (" " + UNPACK_HINT) if ctx.saved_values and _has_tuple(grads) else ""
     if len(grads) != n_inputs:
         raise TypeError(
             f"{fn.__name__}.backward returned {shown!r} ({len(grads)} value(s)) but "
@@ -377,7 +376,7 @@ def check_forward_result(fn: type[ScalarFunction], result: object) -> float:
             "Functions with .apply outside forward."
         )
     if isinstance(result, bool) or not isinstance(result, numbers.Real):
-        hint = (" " + _UNPACK_HINT) if isinstance(result, tuple) else ""
+        hint = (" " + UNPACK_HINT) if isinstance(result, tuple) else ""
         raise TypeError(
             f"{fn.__name__}.forward returned {result!r} ({type(result).__name__}), expected "
             f"a number (float).{hint}"

@@ -21,7 +21,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from . import operators
-from .autodiff import Context, _GradMode
+from .autodiff import Context, _GradMode, grads_tuple
 
 if TYPE_CHECKING:
     from .scalar import Scalar, ScalarLike
@@ -62,12 +62,7 @@ class ScalarFunction:
     @classmethod
     def _backward(cls, ctx: Context, d_out: float) -> tuple[float, ...]:
         """Call ``backward``; a single returned value becomes a 1-tuple."""
-        grads = cls.backward(ctx, d_out)
-        if type(grads) is tuple:
-            return grads
-        if isinstance(grads, list):
-            return tuple(grads)
-        return (grads,)
+        return grads_tuple(cls.backward(ctx, d_out))
 
     @classmethod
     def apply(cls, *vals: ScalarLike) -> Scalar:

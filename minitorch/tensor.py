@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from .autodiff import Context, GraphFreedError, _GradMode, backpropagate
+from .autodiff import UNPACK_HINT, Context, GraphFreedError, _GradMode, backpropagate, grads_tuple
 from .fast_ops import FastBackend
 from .tensor_data import IndexingError, Storage, TensorData, UserShape, UserStrides, shape_broadcast
 from .tensor_ops import TensorBackend
@@ -454,14 +454,10 @@ class Tensor:
         try:
             grads = fn.backward(ctx, d_output)  # Function._backward, inlined
         except TypeError as err:
-            hint = (
-                " ctx.saved_values is always a tuple: unpack it with `(a,) = ctx.saved_values`."
-                if ctx.saved_values
-                else ""
-            )
+            hint = (" " + UNPACK_HINT) if ctx.saved_values else ""
             raise TypeError(f"{fn.__name__}.backward raised TypeError: {err}.{hint}") from err
         if type(grads) is not tuple:
-            grads = tuple(grads) if isinstance(grads, list) else (grads,)
+            grads = grads_tuple(grads)
         inputs = h.inputs
         if len(grads) != len(inputs):
             raise TypeError(

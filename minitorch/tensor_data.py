@@ -232,19 +232,13 @@ class TensorData:
         elif not arr.flags.c_contiguous and any(s < 0 for s in arr.strides):
             arr = np.ascontiguousarray(arr)
             storage = None
-        td = object.__new__(cls)
-        td._array = arr
+        td = cls._from_c_array(arr)
         td._storage_arr = storage
-        td._shape_arr = None
-        td._strides_arr = None
-        td.shape = arr.shape
-        td.dims = arr.ndim
-        td.size = arr.size
         return td
 
     @classmethod
     def _from_c_array(cls, arr: npt.NDArray[Any]) -> TensorData:
-        """Wrap a fresh C-contiguous float array of at least 1 dim (no checks: hot path)."""
+        """Wrap a float array of at least 1 dim as it is: no checks, no copy (hot path)."""
         td = object.__new__(cls)
         td._array = arr
         td._storage_arr = None

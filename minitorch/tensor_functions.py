@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .autodiff import Context, _GradMode, no_grad
+from .autodiff import Context, _GradMode, grads_tuple, no_grad
 from .tensor import History, Tensor, _Param
 from .tensor_data import IndexingError, TensorData
 from .tensor_ops import SimpleBackend, TensorBackend
@@ -108,12 +108,7 @@ class Function:
     @classmethod
     def _backward(cls, ctx: Context, grad: Tensor) -> tuple[Any, ...]:
         """Call ``backward``; a single returned value becomes a 1-tuple."""
-        g = cls.backward(ctx, grad)
-        if type(g) is tuple:
-            return g
-        if isinstance(g, list):
-            return tuple(g)
-        return (g,)
+        return grads_tuple(cls.backward(ctx, grad))
 
     @classmethod
     def apply(cls, *vals: Any) -> Tensor:
