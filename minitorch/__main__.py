@@ -1,5 +1,5 @@
-"""``python -m minitorch ...`` runs the command line (see ``minitorch.cli``)."""
+"""``python -m minitorch ...`` runs the command line (see ``minitorch.apps.cli``)."""
 
-from .cli import main
+from .apps.cli import main
 
 raise SystemExit(main())

@@ -14,6 +14,13 @@ import pytest
 
 import minitorch
 from minitorch import layers, nn
+from minitorch.apps.train_nn import (
+    CHECKPOINT,
+    METRICS,
+    TrainingDivergedError,
+    default_config,
+    fit,
+)
 from minitorch.checkpoint import (
     CheckpointError,
     atomic_write,
@@ -23,13 +30,6 @@ from minitorch.checkpoint import (
 )
 from minitorch.optim import SGD, Adam
 from minitorch.tensor import Tensor
-from minitorch.train_nn import (
-    CHECKPOINT,
-    METRICS,
-    TrainingDivergedError,
-    default_config,
-    fit,
-)
 
 
 def _model(seed: int = 0) -> layers.Sequential:
@@ -296,7 +296,7 @@ def test_resume_with_other_settings_is_refused(tmp_path: Path) -> None:
 def test_nan_loss_names_epoch_and_step_and_keeps_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import minitorch.train_nn as train_nn
+    import minitorch.apps.train_nn as train_nn
 
     real = train_nn.load_data
     config = default_config("mlp", hidden=8, epochs=3, batch_size=100)

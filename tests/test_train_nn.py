@@ -1,4 +1,4 @@
-"""MLP/CNN training (minitorch.train_nn), its command line, plots, the conv fast path and
+"""MLP/CNN training (minitorch.apps.train_nn), its command line, plots, the conv fast path and
 the LeNet benchmark."""
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import pytest
 
 import minitorch
 from minitorch import layers, nn
-from minitorch.cli import main
-from minitorch.tensor import Tensor
-from minitorch.train_nn import (
+from minitorch.apps.cli import main
+from minitorch.apps.train_nn import (
     CHECKPOINT,
     METRICS,
     NNConfig,
@@ -28,6 +27,7 @@ from minitorch.train_nn import (
     fit,
     load_data,
 )
+from minitorch.tensor import Tensor
 
 torch = pytest.importorskip("torch")
 
@@ -156,8 +156,8 @@ def test_cli_help_documents_models_and_datasets(capsys: pytest.CaptureFixture[st
 
 
 def test_default_command_means_cnn_on_digits() -> None:
-    from minitorch.cli import build_parser
-    from minitorch.train_nn import _resolve_run, wants_nn
+    from minitorch.apps.cli import build_parser
+    from minitorch.apps.train_nn import _resolve_run, wants_nn
 
     args = build_parser().parse_args(["train"])
     assert wants_nn(args)
@@ -232,7 +232,7 @@ def test_bad_labels_and_missing_folder_are_clear_errors(
     assert main(["train", "--data-dir", str(tmp_path / "absent"), "-q"]) == 1
     assert "not a folder" in capsys.readouterr().err
     with pytest.raises(ValueError, match="class indices"):
-        from minitorch.train_nn import _labels
+        from minitorch.apps.train_nn import _labels
 
         _labels(np.array([0, -1, 2]), "x")
 

@@ -13,9 +13,9 @@ import pytest
 
 import minitorch
 from minitorch import SGD, Scalar
-from minitorch.cli import DEFAULT_BACKEND, DEFAULT_DATASET, build_parser, main
-from minitorch.scalar_model import ScalarLinear, ScalarNetwork
-from minitorch.training import (
+from minitorch.apps.cli import DEFAULT_BACKEND, DEFAULT_DATASET, build_parser, main
+from minitorch.apps.scalar_model import ScalarLinear, ScalarNetwork
+from minitorch.apps.training import (
     BACKENDS,
     EpochStats,
     TrainConfig,

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from minitorch import SGD, Tensor
-from minitorch.cli import main
-from minitorch.scalar_model import ScalarNetwork
-from minitorch.tensor_model import TensorLinear, TensorNetwork
-from minitorch.training import (
+from minitorch.apps.cli import main
+from minitorch.apps.scalar_model import ScalarNetwork
+from minitorch.apps.tensor_model import TensorLinear, TensorNetwork
+from minitorch.apps.training import (
     BACKENDS,
     TrainConfig,
     make_dataset,

@@ -12,8 +12,8 @@ import pytest
 
 import minitorch
 from minitorch import Scalar, viz
-from minitorch.graph_cli import ExpressionError, evaluate, parse_program
-from minitorch.graph_cli import main as graph_main
+from minitorch.apps.graph import ExpressionError, evaluate, parse_program
+from minitorch.apps.graph import main as graph_main
 
 HAS_GRAPHVIZ_PACKAGE = importlib.util.find_spec("graphviz") is not None
 needs_package = pytest.mark.skipif(not HAS_GRAPHVIZ_PACKAGE, reason="pip install graphviz")
@@ -367,7 +367,7 @@ def test_cli_html_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_minitorch_graph_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from minitorch.cli import main
+    from minitorch.apps.cli import main
 
     out = tmp_path / "h.dot"
     args = ["graph", "z = x * y; h = log(z) + exp(z)", "--x", "1", "--y", "2", "--out", str(out)]

@@ -31,13 +31,13 @@ from typing import Protocol
 
 import numpy as np
 
-from .autodiff import no_grad
-from .datasets import Graph, datasets
-from .module import Module
-from .optim import SGD
-from .scalar import Scalar
+from ..autodiff import no_grad
+from ..datasets import Graph, datasets
+from ..module import Module
+from ..optim import SGD
+from ..scalar import Scalar
+from ..tensor import Tensor
 from .scalar_model import ScalarNetwork
-from .tensor import Tensor
 from .tensor_model import TensorNetwork
 
 __all__ = [

@@ -18,9 +18,9 @@ import random
 
 import numpy as np
 
-from .module import Module, Parameter
+from ..module import Module, Parameter
+from ..tensor import Tensor
 from .scalar_model import StackedNetwork
-from .tensor import Tensor
 
 __all__ = ["TensorLinear", "TensorNetwork"]
 

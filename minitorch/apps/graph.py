@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .scalar import Scalar
+from ..scalar import Scalar
 
 __all__ = [
     "FUNCTIONS",
@@ -439,7 +439,7 @@ def _parse_rest(args: argparse.Namespace) -> dict[str, float]:
 
 def _write_drawing(out: Scalar, forward: Scalar | None, collapse: int | None, path: Path) -> str:
     """Write the drawing to ``path``; return what was written (a note when ``dot`` is missing)."""
-    from . import viz
+    from .. import viz
 
     suffix = path.suffix.lower()
     scene: Any = None
@@ -470,7 +470,7 @@ def _write_drawing(out: Scalar, forward: Scalar | None, collapse: int | None, pa
 
 
 def _write_steps(out: Scalar, collapse: int | None, directory: Path) -> str:
-    from . import viz
+    from .. import viz
 
     frames = viz.backprop_frames(out, collapse=collapse)
     have_dot = viz.graphviz_available()
@@ -508,7 +508,7 @@ def run_graph(args: argparse.Namespace) -> int:
         d = x.derivative
         print(f"d{out.name}/d{name} = {d!r}" if d is not None else f"d{out.name}/d{name} = 0.0")
     if wrt is not None:
-        from .viz import forward_derivatives
+        from ..viz import forward_derivatives
 
         tangent = forward_derivatives(out, wrt)[out.unique_id]
         print(f"forward mode: d{out.name}/d{wrt.name} = {tangent!r}")

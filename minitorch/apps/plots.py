@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from .checkpoint import atomic_write
+from ..checkpoint import atomic_write
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

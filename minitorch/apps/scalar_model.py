@@ -16,8 +16,8 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from .module import Module, Parameter
-from .scalar import Scalar, ScalarLike
+from ..module import Module, Parameter
+from ..scalar import Scalar, ScalarLike
 
 __all__ = ["ScalarLinear", "ScalarNetwork", "StackedNetwork"]
 

@@ -38,25 +38,25 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
-from . import layers, nn
-from .autodiff import no_grad
-from .checkpoint import (
+from .. import layers, nn
+from ..autodiff import no_grad
+from ..checkpoint import (
     CheckpointError,
     atomic_write,
     load_checkpoint,
     restore,
     save_checkpoint,
 )
-from .data import load_digits, load_mnist
-from .module import Module
-from .optim import SGD, Adam, AdamW, CosineAnnealingLR
+from ..data import load_digits, load_mnist
+from ..module import Module
+from ..optim import SGD, Adam, AdamW, CosineAnnealingLR
+from ..tensor import Tensor
 from .plots import (
     confusion_counts,
     plot_confusion_matrix,
     plot_decision_boundary,
     plot_loss_curves,
 )
-from .tensor import Tensor
 from .training import dataset_names, make_dataset, resolve_dataset
 
 __all__ = [

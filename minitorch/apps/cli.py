@@ -16,7 +16,7 @@ from dataclasses import fields, replace
 from tqdm import tqdm
 
 from . import train_nn
-from .graph_cli import add_graph_command
+from .graph import add_graph_command
 from .training import BACKENDS, Backend, EpochStats, TrainConfig, make_dataset
 
 __all__ = ["DEFAULT_BACKEND", "DEFAULT_DATASET", "build_parser", "main"]
