@@ -44,7 +44,6 @@ MAX_DEPTH = 50
 MAX_NODES = 2000
 MAX_STATEMENTS = 50
 MAX_EXPONENT = 100.0
-_OPTIONS = ("out", "steps", "forward", "collapse", "help")
 
 
 class ExpressionError(ValueError):
