@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import viz
 from ..scalar import Scalar
 
 __all__ = [
@@ -43,7 +44,6 @@ MAX_DEPTH = 50
 MAX_NODES = 2000
 MAX_STATEMENTS = 50
 MAX_EXPONENT = 100.0
-_OPTIONS = ("out", "steps", "forward", "collapse", "help")
 
 
 class ExpressionError(ValueError):
@@ -364,8 +364,9 @@ def add_graph_command(commands: Any) -> argparse.ArgumentParser:
             "Allowed: input names, numbers, + - * / **, unary -, parentheses, "
             + ", ".join(FUNCTIONS)
             + " (as f(x) or x.f()), and 'name = expr' lines separated by ';'. An expression "
-            "starting with '-' needs a leading space (\" -x * y\"). Rendering SVG or PNG "
-            "needs Graphviz's dot; without it the .dot source is written instead."
+            "starting with '-' needs a leading space (\" -x * y\"). SVG and HTML are laid out "
+            "by Graphviz's dot when it is installed, else by a built-in layout; PNG and PDF "
+            "need dot."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -383,7 +384,7 @@ def add_graph_command(commands: Any) -> argparse.ArgumentParser:
         nargs="?",
         const="",
         metavar="NAME",
-        help="draw forward mode (d node / d NAME) beside reverse mode (NAME: an input; "
+        help="also show forward mode: d node / d NAME on every node (NAME: an input; "
         "give --forward alone for the first input)",
     )
     graph.add_argument("--collapse", type=int, metavar="N", help="fold chains of N+ unary ops")
@@ -437,54 +438,29 @@ def _parse_rest(args: argparse.Namespace) -> dict[str, float]:
     return values
 
 
-def _write_drawing(out: Scalar, forward: Scalar | None, collapse: int | None, path: Path) -> str:
-    """Write the drawing to ``path``; return what was written (a note when ``dot`` is missing)."""
-    from .. import viz
-
-    suffix = path.suffix.lower()
-    scene: Any = None
-    if forward is not None:
-        body = viz._modes_body(out, forward, collapse)
-    else:
-        body, scene = viz._draw_parts(out, collapse, True, True, None)  # ∂out/∂v everywhere
-    if suffix == ".html":  # one graph, both modes on each node when --forward is given
-        body, scene = viz._draw_parts(out, collapse, True, forward is not None, forward)
-        svg = viz._svg_of(scene, body, "auto")
+def _write_drawing(out: Scalar, wrt: Scalar | None, collapse: int | None, path: Path) -> str:
+    """Draw ``out``'s graph, ∂out/∂v on every node (and ∂v/∂wrt with ``--forward``)."""
+    scene = viz.scene_of(out, collapse=collapse, reverse=True, forward=wrt)
+    if path.suffix.lower() == ".html":
         title = f"minitorch graph: {out.name}"
-        path.write_text(viz._html_page(title, [(title, viz._inline_svg(svg))]), encoding="utf-8")
-        return f"wrote {path}"
-    source = viz._dot_source(body)
-    if suffix in (".dot", ".gv"):
-        path.write_text(source, encoding="utf-8")
-        return f"wrote {path}"
-    if not viz.graphviz_available():
-        dot_path = path.with_suffix(".dot")
-        dot_path.write_text(source, encoding="utf-8")
-        return (
-            f"wrote {dot_path} (the DOT source) instead of {path}: "
-            + viz.INSTALL_GRAPHVIZ.split(" The DOT source")[0]
-            + f" Then: dot -T{suffix.lstrip('.') or 'svg'} {dot_path} -o {path}"
-        )
-    viz.render(viz._digraph(body, scene), path)
+        path.write_text(viz.html_page(title, [(title, viz.svg(scene))]), encoding="utf-8")
+    else:
+        viz.write(scene, path)
     return f"wrote {path}"
 
 
 def _write_steps(out: Scalar, collapse: int | None, directory: Path) -> str:
-    from .. import viz
-
+    """Backpropagation frame by frame: numbered SVGs, ``index.html`` and (with dot) a GIF."""
     frames = viz.backprop_frames(out, collapse=collapse)
-    have_dot = viz.graphviz_available()
-    files = frames.save(directory, "svg" if have_dot else "dot")
+    files = frames.save(directory)
     frames.save_html(directory / "index.html")
     written = [f"{files[0].name} … {files[-1].name}", "index.html"]
-    if have_dot:
+    if viz.graphviz_available():
         try:
-            frames.save_gif(directory / "backprop.gif")
-            written.append("backprop.gif")
-        except ImportError:
-            pass
-    note = "" if have_dot else " (DOT sources: install Graphviz to render them)"
-    return f"wrote {len(frames)} frames to {directory}: {', '.join(written)}{note}"
+            written.append(frames.save_gif(directory / "backprop.gif").name)
+        except ImportError as err:  # Pillow
+            print(f"minitorch graph: no GIF: {err}", file=sys.stderr)
+    return f"wrote {len(frames)} frames to {directory}: {', '.join(written)}"
 
 
 def run_graph(args: argparse.Namespace) -> int:
@@ -508,16 +484,18 @@ def run_graph(args: argparse.Namespace) -> int:
         d = x.derivative
         print(f"d{out.name}/d{name} = {d!r}" if d is not None else f"d{out.name}/d{name} = 0.0")
     if wrt is not None:
-        from ..viz import forward_derivatives
-
-        tangent = forward_derivatives(out, wrt)[out.unique_id]
+        tangent = viz.forward_derivatives(out, wrt)[out.unique_id]
         print(f"forward mode: d{out.name}/d{wrt.name} = {tangent!r}")
     collapse: int | None = args.collapse
+    path = Path(args.out)
+    missing = viz.graphviz_missing()
+    if missing and (args.steps or path.suffix.lower() in (".svg", ".html")):
+        print(f"minitorch graph: drawing with the built-in layout. {missing}", file=sys.stderr)
     try:
-        print(_write_drawing(out, wrt, collapse, Path(args.out)))
+        print(_write_drawing(out, wrt, collapse, path))
         if args.steps:
             print(_write_steps(out, collapse, Path(args.steps)))
-    except ImportError as err:
+    except (ImportError, viz.GraphvizNotFoundError) as err:
         print(f"minitorch graph: error: {err}", file=sys.stderr)
         return 1
     except OSError as err:
