@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import minitorch
 from minitorch import SGD, Module, Scalar
-from minitorch.apps.scalar_model import ScalarLinear
+from minitorch.apps.models import ScalarLinear
 
 Epoch = Callable[[], float]
 """Runs one training epoch and returns its loss (computed before the update)."""

@@ -14,7 +14,7 @@ import pytest
 
 import minitorch
 from minitorch import layers, nn
-from minitorch.apps.train_nn import (
+from minitorch.apps.train import (
     CHECKPOINT,
     METRICS,
     TrainingDivergedError,
@@ -296,9 +296,9 @@ def test_resume_with_other_settings_is_refused(tmp_path: Path) -> None:
 def test_nan_loss_names_epoch_and_step_and_keeps_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import minitorch.apps.train_nn as train_nn
+    import minitorch.apps.train as train_module
 
-    real = train_nn.load_data
+    real = train_module.load_data
     config = default_config("mlp", hidden=8, epochs=3, batch_size=100)
 
     def poisoned(c: Any) -> Any:
@@ -310,19 +310,19 @@ def test_nan_loss_names_epoch_and_step_and_keeps_checkpoint(
         pass
 
     seen: list[int] = []
-    monkeypatch.setattr(train_nn, "load_data", poisoned)
+    monkeypatch.setattr(train_module, "load_data", poisoned)
     with pytest.raises(
         TrainingDivergedError, match=r"loss is (nan|inf) at epoch 1, step \d+/15"
     ) as info:
         fit(config, tmp_path / "a", progress=False, log=None, on_epoch=lambda r: seen.append(1))
     assert "no checkpoint was written" in str(info.value)
     assert seen == [] and not (tmp_path / "a" / CHECKPOINT).exists()
-    monkeypatch.setattr(train_nn, "load_data", real)
+    monkeypatch.setattr(train_module, "load_data", real)
 
     # A NaN that appears only in a later epoch keeps the last good checkpoint.
     def explode(record: dict[str, Any]) -> None:
         if record["epoch"] == 1:
-            monkeypatch.setattr(train_nn, "load_data", poisoned)
+            monkeypatch.setattr(train_module, "load_data", poisoned)
             raise Stop
 
     with pytest.raises(Stop):

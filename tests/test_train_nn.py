@@ -1,4 +1,4 @@
-"""MLP/CNN training (minitorch.apps.train_nn), its command line, plots, the conv fast path and
+"""MLP/CNN training (minitorch.apps.train), its command line, plots, the conv fast path and
 the LeNet benchmark."""
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import pytest
 import minitorch
 from minitorch import layers, nn
 from minitorch.apps.cli import main
-from minitorch.apps.train_nn import (
+from minitorch.apps.train import (
     CHECKPOINT,
     METRICS,
-    NNConfig,
+    TrainConfig,
     build_model,
     default_config,
     fit,
@@ -156,21 +156,19 @@ def test_cli_help_documents_models_and_datasets(capsys: pytest.CaptureFixture[st
 
 
 def test_default_command_means_cnn_on_digits() -> None:
-    from minitorch.apps.cli import build_parser
-    from minitorch.apps.train_nn import _resolve_run, wants_nn
+    from minitorch.apps.cli import build_parser, run_config
 
-    args = build_parser().parse_args(["train"])
-    assert wants_nn(args)
-    config, out, resume = _resolve_run(args)
+    def model(*argv: str) -> str:
+        return run_config(build_parser().parse_args(["train", *argv]))[0].model
+
+    config, out, resume = run_config(build_parser().parse_args(["train"]))
     assert (config.model, config.dataset, resume) == ("cnn", "digits", False)
     assert config == default_config("cnn", "digits")
-    assert out.parent == Path("runs") and out.name.startswith("cnn-digits-")
-    assert not wants_nn(
-        build_parser().parse_args(["train", "--backend", "scalar", "--dataset", "Xor"])
-    )
-    assert not wants_nn(build_parser().parse_args(["train", "--dataset", "circle"]))
-    assert not wants_nn(build_parser().parse_args(["train", "--backend", "tensor"]))
-    assert wants_nn(build_parser().parse_args(["train", "--model", "mlp", "--dataset", "Xor"]))
+    assert out is not None and out.parent == Path("runs") and out.name.startswith("cnn-digits-")
+    assert model("--backend", "scalar", "--dataset", "Xor") == "scalar"
+    assert model("--dataset", "circle") == "scalar"
+    assert model("--backend", "tensor") == "tensor"
+    assert model("--model", "mlp", "--dataset", "Xor") == "mlp"
 
 
 def test_legacy_scalar_workflow_is_unchanged(capsys: pytest.CaptureFixture[str]) -> None:
@@ -232,7 +230,7 @@ def test_bad_labels_and_missing_folder_are_clear_errors(
     assert main(["train", "--data-dir", str(tmp_path / "absent"), "-q"]) == 1
     assert "not a folder" in capsys.readouterr().err
     with pytest.raises(ValueError, match="class indices"):
-        from minitorch.apps.train_nn import _labels
+        from minitorch.apps.train import _labels
 
         _labels(np.array([0, -1, 2]), "x")
 
@@ -253,7 +251,7 @@ def test_layers_and_losses_reject_bad_input() -> None:
     with pytest.raises(ValueError, match="label_smoothing"):
         nn.cross_entropy(logits, [1, 2, 3], label_smoothing=1.5)
     with pytest.raises(ValueError, match="cnn needs images"):
-        NNConfig(model="cnn", dataset="Xor")
+        TrainConfig(model="cnn", dataset="Xor")
 
 
 def test_label_smoothing_matches_torch() -> None:

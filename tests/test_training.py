@@ -8,27 +8,30 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import minitorch
-from minitorch import SGD, Scalar
-from minitorch.apps.cli import DEFAULT_BACKEND, DEFAULT_DATASET, build_parser, main
-from minitorch.apps.scalar_model import ScalarLinear, ScalarNetwork
-from minitorch.apps.training import (
-    BACKENDS,
-    EpochStats,
+from minitorch import Scalar
+from minitorch.apps.cli import build_parser, main, run_config
+from minitorch.apps.models import ScalarLinear, ScalarNetwork
+from minitorch.apps.train import (
     TrainConfig,
-    make_dataset,
+    default_config,
+    fit,
+    load_data,
     resolve_dataset,
-    scalar_epoch,
-    scalar_inputs,
-    train,
-    train_scalar,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 FINAL_LINE = re.compile(r"^final accuracy: (\d+\.\d)% \((\d+)/(\d+)\) on (\w+)$")
+
+
+def train(dataset: str, points: int, model: str = "scalar", **given: Any) -> dict[str, Any]:
+    """The metrics of a quiet run of the lecture's network with ``given`` options."""
+    config = default_config(model, dataset, points=points, **given)
+    return fit(config, progress=False, log=None)
 
 
 # ---------------------------------------------------------------------------
@@ -84,8 +87,10 @@ def test_seeded_initialisation_is_reproducible() -> None:
 
 def test_epoch_takes_one_sgd_step_on_the_mean_nll() -> None:
     """The step equals -lr times the central-difference gradient of the mean NLL."""
-    data = make_dataset("Xor", 6, seed=0)
-    X, y = scalar_inputs(data), data.y
+    eps, lr = 1e-6, 0.5
+    config = default_config("scalar", "Xor", points=6, epochs=1, lr=lr, hidden=2)
+    data = load_data(config)
+    X, y = data.x_train.tolist(), data.y_train.tolist()
     net = ScalarNetwork(2, seed=0)
     params = net.parameters()
     before = [p.value.data for p in params]
@@ -100,7 +105,6 @@ def test_epoch_takes_one_sgd_step_on_the_mean_nll() -> None:
             total -= math.log((prob if label == 1 else 1.0 - prob) + 1e-6)
         return total / len(y)
 
-    eps, lr = 1e-6, 0.5
     grads = []
     for k in range(len(before)):
         up, down = list(before), list(before)
@@ -109,9 +113,9 @@ def test_epoch_takes_one_sgd_step_on_the_mean_nll() -> None:
         grads.append((mean_nll(up) - mean_nll(down)) / (2 * eps))
     loss0 = mean_nll(before)
 
-    loss, correct = scalar_epoch(net, X, y, SGD(params, lr=lr))
-    assert loss == pytest.approx(loss0, rel=1e-4)
-    assert 0 <= correct <= len(y)
+    record = fit(config, model=net, progress=False, log=None)["history"][0]
+    assert record["train_loss"] == pytest.approx(loss0, rel=1e-4)
+    assert 0 <= record["train_accuracy"] <= 1
     for p, b, g in zip(params, before, grads):
         assert p.value.data == pytest.approx(b - lr * g, abs=1e-5)
         assert p.value.derivative is None  # zero_grad ran
@@ -124,27 +128,29 @@ def test_epoch_takes_one_sgd_step_on_the_mean_nll() -> None:
 
 def test_callbacks_and_history() -> None:
     seen: list[int] = []
-    logged: list[EpochStats] = []
-    data = make_dataset("Simple", 20, seed=0)
-    result = train_scalar(
-        data,
-        TrainConfig(hidden=3, epochs=7, lr=1.0, log_every=3),
-        on_epoch=lambda s: seen.append(s.epoch),
-        on_log=logged.append,
+    logged: list[str] = []
+    config = default_config("scalar", "Simple", points=20, hidden=3, epochs=7, lr=1.0, log_every=3)
+    metrics = fit(
+        config,
+        progress=False,
+        on_epoch=lambda r: seen.append(r["epoch"]),
+        log=logged.append,
     )
     assert seen == list(range(1, 8))
-    assert [s.epoch for s in logged] == [3, 6, 7]
-    assert [s.epoch for s in result.history] == seen
-    assert result.total == 20 and 0 <= result.correct <= 20
-    assert result.final_accuracy == result.correct / 20
-    assert result.history[-1].loss < result.history[0].loss
-    assert math.isfinite(result.final_loss) and result.seconds > 0
+    assert [line.split()[1] for line in logged] == ["3/7", "6/7", "7/7"]
+    history = metrics["history"]
+    assert [r["epoch"] for r in history] == seen
+    assert metrics["test_size"] == 20  # evaluated on its 20 training points
+    final = metrics["final"]
+    assert round(20 * final["test_accuracy"]) == pytest.approx(20 * final["test_accuracy"])
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert math.isfinite(final["test_loss"]) and metrics["train_seconds"] > 0
 
 
 def test_training_is_reproducible() -> None:
     a = train("Diag", 20, epochs=5)
     b = train("Diag", 20, epochs=5)
-    assert [s.loss for s in a.history] == [s.loss for s in b.history]
+    assert [r["train_loss"] for r in a["history"]] == [r["train_loss"] for r in b["history"]]
 
 
 def test_config_is_validated() -> None:
@@ -152,8 +158,10 @@ def test_config_is_validated() -> None:
         TrainConfig(epochs=0)
     with pytest.raises(ValueError, match="lr"):
         TrainConfig(lr=-1.0)
-    with pytest.raises(KeyError, match="unknown backend"):
-        train("Xor", 10, backend="nope")
+    with pytest.raises(ValueError, match="model must be one of"):
+        default_config("nope")
+    with pytest.raises(ValueError, match="2-D dataset"):
+        default_config("scalar", "digits")
 
 
 def test_dataset_names_are_case_insensitive() -> None:
@@ -163,8 +171,8 @@ def test_dataset_names_are_case_insensitive() -> None:
 
 
 def _one_epoch() -> None:
-    result = train("Xor", 10, epochs=1, hidden=3)
-    assert result.total == 10
+    metrics = train("Xor", 10, epochs=1, hidden=3)
+    assert metrics["train_size"] == 10
 
 
 def test_training_leaves_no_cyclic_garbage() -> None:
@@ -182,8 +190,9 @@ def test_training_leaves_no_cyclic_garbage() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["Simple", "Diag", "Split", "Xor"])
 def test_defaults_reach_full_training_accuracy(name: str) -> None:
-    result = train(name, 50)
-    assert (result.correct, result.total) == (50, 50), result.history[-1]
+    metrics = train(name, 50)
+    assert metrics["final"]["test_accuracy"] == 1.0, metrics["history"][-1]
+    assert metrics["test_size"] == 50
 
 
 # ---------------------------------------------------------------------------
@@ -212,11 +221,11 @@ def test_cli_quiet_prints_only_the_final_line(capsys: pytest.CaptureFixture[str]
     assert len(lines) == 1 and FINAL_LINE.match(lines[0]), lines
 
 
-def test_cli_defaults_without_arguments() -> None:
-    args = build_parser().parse_args(["train"])
-    assert (args.backend, args.dataset, args.points) == (DEFAULT_BACKEND, DEFAULT_DATASET, 50)
-    assert (DEFAULT_BACKEND, DEFAULT_DATASET) == ("scalar", "Xor")
-    assert DEFAULT_BACKEND in BACKENDS
+def test_cli_defaults_of_the_lectures_network() -> None:
+    config, out, resume = run_config(build_parser().parse_args(["train", "--points", "50"]))
+    assert (config.model, config.dataset, config.points) == ("scalar", "Xor", 50)
+    assert config == default_config("scalar")
+    assert (out, resume) == (None, False)  # no files
 
 
 @pytest.mark.parametrize(
@@ -241,7 +250,7 @@ def test_cli_help_documents_the_defaults(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     text = capsys.readouterr().out
-    d = BACKENDS["scalar"].defaults
+    d = default_config("scalar")
     for fragment in (f"scalar: {d.hidden}", f"scalar: {d.epochs}", f"scalar: {d.lr}", "100%"):
         assert fragment in text
 

@@ -9,26 +9,15 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from minitorch import SGD, Tensor
+from minitorch import SGD, Scalar, Tensor
 from minitorch.apps.cli import main
-from minitorch.apps.scalar_model import ScalarNetwork
-from minitorch.apps.tensor_model import TensorLinear, TensorNetwork
-from minitorch.apps.training import (
-    BACKENDS,
-    TrainConfig,
-    make_dataset,
-    scalar_epoch,
-    scalar_inputs,
-    tensor_evaluate,
-    tensor_inputs,
-    tensor_step,
-    train,
-    train_tensor,
-)
+from minitorch.apps.models import ScalarNetwork, TensorLinear, TensorNetwork
+from minitorch.apps.train import TrainConfig, default_config, evaluate, fit, load_data
 
 ROOT = Path(__file__).resolve().parent.parent
 FINAL_LINE = re.compile(r"^final accuracy: (\d+\.\d)% \((\d+)/(\d+)\) on (\w+)$")
@@ -36,6 +25,16 @@ FINAL_LINE = re.compile(r"^final accuracy: (\d+\.\d)% \((\d+)/(\d+)\) on (\w+)$"
 
 def _arrays(net: TensorNetwork) -> list[np.ndarray]:
     return [p.value.to_numpy() for p in net.parameters()]
+
+
+def train(dataset: str, points: int, model: str = "scalar", **given: Any) -> dict[str, Any]:
+    """The metrics of a quiet run of the lecture's network with ``given`` options."""
+    config = default_config(model, dataset, points=points, **given)
+    return fit(config, progress=False, log=None)
+
+
+def _losses(metrics: dict[str, Any]) -> list[float]:
+    return [r["train_loss"] for r in metrics["history"]]
 
 
 # ---------------------------------------------------------------------------
@@ -86,22 +85,26 @@ def test_same_rng_gives_the_scalar_networks_weights() -> None:
         assert t_layer.weights.value.to_numpy().tolist() == w
         assert t_layer.bias.value.to_numpy().tolist() == b
     # ... so the two networks compute the same scores.
-    data = make_dataset("Circle", 7, seed=1)
-    X, _ = tensor_inputs(data)
+    x = load_data(default_config("tensor", "Circle", points=7, seed=1)).x_train
+    X = Tensor(x)
     scores = t_net.score(X).to_numpy()[:, 0]
-    expected = [s_net.score(x).data for x in scalar_inputs(data)]
+    expected = [s_net.score([Scalar(a), Scalar(b)]).data for a, b in x.tolist()]
     np.testing.assert_allclose(scores, expected, rtol=1e-12, atol=1e-12)
     probs = t_net(X).to_numpy()[:, 0]
     np.testing.assert_allclose(probs, 1.0 / (1.0 + np.exp(-scores)), rtol=1e-12)
 
 
-def test_inputs_are_centred_and_signed() -> None:
-    data = make_dataset("Xor", 5, seed=0)
-    X, signs = tensor_inputs(data)
-    assert X.shape == (5, 2) and signs.shape == (5, 1)
-    assert not X.requires_grad() and not signs.requires_grad()
-    np.testing.assert_allclose(X.to_numpy(), 2 * np.array(data.X) - 1)
-    assert signs.to_numpy()[:, 0].tolist() == [2.0 * y - 1.0 for y in data.y]
+def test_inputs_are_centred_and_the_test_set_is_the_training_set() -> None:
+    import minitorch
+
+    data = load_data(default_config("tensor", "Xor", points=5))
+    random.seed(0)
+    graph = minitorch.datasets["Xor"](5)
+    assert data.x_train.shape == (5, 2) and data.x_train.dtype == np.float64
+    np.testing.assert_allclose(data.x_train, 2 * np.array(graph.X) - 1)
+    assert data.y_train.tolist() == graph.y and data.classes == 2
+    np.testing.assert_array_equal(data.x_test, data.x_train)
+    np.testing.assert_array_equal(data.y_test, data.y_train)
 
 
 # ---------------------------------------------------------------------------
@@ -112,18 +115,20 @@ def test_inputs_are_centred_and_signed() -> None:
 @pytest.mark.parametrize(("name", "depth"), [("Xor", 1), ("Spiral", 2)])
 def test_one_step_matches_the_scalar_backend(name: str, depth: int) -> None:
     """Identical initial weights: same loss, same count, same updated weights."""
-    data = make_dataset(name, 12, seed=2)
-    lr = 0.7
     s_net = ScalarNetwork(3, depth=depth, rng=random.Random(11))
     t_net = TensorNetwork(3, depth=depth, rng=random.Random(11))
-    s_loss, s_correct = scalar_epoch(
-        s_net, scalar_inputs(data), data.y, SGD(s_net.parameters(), lr=lr)
-    )
-    X, signs = tensor_inputs(data)
+    records = [
+        fit(
+            default_config(model, name, points=12, seed=2, epochs=1, lr=0.7, hidden=3, depth=depth),
+            model=net,
+            progress=False,
+            log=None,
+        )["history"][0]
+        for model, net in (("scalar", s_net), ("tensor", t_net))
+    ]
+    assert records[1]["train_loss"] == pytest.approx(records[0]["train_loss"], rel=1e-12)
+    assert records[1]["train_accuracy"] == records[0]["train_accuracy"]
     t_params = t_net.parameters()
-    t_loss, t_correct = tensor_step(t_net, X, signs, SGD(t_params, lr=lr))
-    assert t_loss == pytest.approx(s_loss, rel=1e-12)
-    assert t_correct == s_correct
     for t_layer, s_layer in zip(t_net.layers, s_net.layers, strict=True):
         w = [[p.value.data for p in row] for row in s_layer.weights]
         b = [p.value.data for p in s_layer.bias]
@@ -136,17 +141,18 @@ def test_one_step_matches_the_scalar_backend(name: str, depth: int) -> None:
 def test_step_gradient_matches_torch() -> None:
     """The loss -mean log σ(s·m) and its gradient agree with PyTorch's logsigmoid."""
     torch = pytest.importorskip("torch")
-    data = make_dataset("Diag", 16, seed=4)
+    config = default_config("tensor", "Diag", points=16, seed=4, epochs=1, lr=1.0)
+    data = load_data(config)
     net = TensorNetwork(5, depth=2, seed=9)
     before = [torch.tensor(a, requires_grad=True) for a in _arrays(net)]
-    X, signs = tensor_inputs(data)
-    loss, _ = tensor_step(net, X, signs, SGD(net.parameters(), lr=1.0))
+    loss = fit(config, model=net, progress=False, log=None)["history"][0]["train_loss"]
 
-    h = torch.tensor(X.to_numpy())
+    h = torch.tensor(data.x_train)
+    signs = 2.0 * data.y_train.reshape(-1, 1) - 1.0
     for k in range(0, len(before) - 2, 2):
         h = torch.relu(h @ before[k] + before[k + 1])
     m = h @ before[-2] + before[-1]
-    ref = -torch.nn.functional.logsigmoid(torch.tensor(signs.to_numpy()) * m).mean()
+    ref = -torch.nn.functional.logsigmoid(torch.tensor(signs) * m).mean()
     ref.backward()
     assert loss == pytest.approx(ref.item(), rel=1e-4)  # log adds EPS = 1e-6
     for p, b in zip(net.parameters(), before, strict=True):
@@ -161,45 +167,53 @@ def test_step_gradient_matches_torch() -> None:
 
 def test_callbacks_history_and_evaluation() -> None:
     seen: list[int] = []
-    logged: list[int] = []
-    data = make_dataset("Simple", 20, seed=0)
-    result = train_tensor(
-        data,
-        TrainConfig(hidden=3, epochs=7, lr=1.0, log_every=3),
-        on_epoch=lambda s: seen.append(s.epoch),
-        on_log=lambda s: logged.append(s.epoch),
+    logged: list[str] = []
+    config = default_config("tensor", "Simple", points=20, hidden=3, epochs=7, lr=1.0, log_every=3)
+    net = TensorNetwork(3, rng=random.Random("init:0"))
+    metrics = fit(
+        config,
+        model=net,
+        progress=False,
+        on_epoch=lambda r: seen.append(r["epoch"]),
+        log=logged.append,
     )
-    assert seen == list(range(1, 8)) and logged == [3, 6, 7]
-    assert [s.epoch for s in result.history] == seen
-    assert all(s.total == 20 for s in result.history)
-    assert result.history[-1].loss < result.history[0].loss
-    assert isinstance(result.model, TensorNetwork)
-    X, signs = tensor_inputs(data)
-    assert (result.final_loss, result.correct) == tensor_evaluate(result.model, X, signs)
-    assert math.isfinite(result.final_loss) and result.seconds > 0
+    assert seen == list(range(1, 8))
+    assert [line.split()[1] for line in logged] == ["3/7", "6/7", "7/7"]
+    history = metrics["history"]
+    assert [r["epoch"] for r in history] == seen
+    assert all(line.endswith("/20)") for line in logged)
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    data = load_data(config)
+    final = metrics["final"]
+    assert (final["test_loss"], final["test_accuracy"]) == evaluate(
+        config, net, data.x_test, data.y_test
+    )
+    assert math.isfinite(final["test_loss"]) and metrics["train_seconds"] > 0
 
 
 def test_full_batch_follows_the_scalar_backend() -> None:
     """Same seed, same hyperparameters: the two backends take the same steps."""
-    s_hist = train("Split", 15, backend="scalar", epochs=6, hidden=4, lr=2.5).history
-    t_hist = train("Split", 15, backend="tensor", epochs=6, hidden=4, lr=2.5).history
-    assert [s.correct for s in t_hist] == [s.correct for s in s_hist]
-    np.testing.assert_allclose([s.loss for s in t_hist], [s.loss for s in s_hist], rtol=1e-9)
+    s_hist = train("Split", 15, "scalar", epochs=6, hidden=4, lr=2.5)["history"]
+    t_hist = train("Split", 15, "tensor", epochs=6, hidden=4, lr=2.5)["history"]
+    accuracy = [r["train_accuracy"] for r in s_hist]
+    assert [r["train_accuracy"] for r in t_hist] == accuracy
+    np.testing.assert_allclose(
+        [r["train_loss"] for r in t_hist], [r["train_loss"] for r in s_hist], rtol=1e-9
+    )
 
 
 def test_minibatches_are_seeded_and_cover_every_point() -> None:
-    a = train("Circle", 23, backend="tensor", epochs=4, batch_size=5)
-    b = train("Circle", 23, backend="tensor", epochs=4, batch_size=5)
-    c = train("Circle", 23, backend="tensor", epochs=4, batch_size=5, seed=1)
-    assert [s.loss for s in a.history] == [s.loss for s in b.history]
-    assert [s.loss for s in a.history] != [s.loss for s in c.history]
-    assert all(s.total == 23 and 0 <= s.correct <= 23 for s in a.history)
+    a = train("Circle", 23, "tensor", epochs=4, batch_size=5)
+    b = train("Circle", 23, "tensor", epochs=4, batch_size=5)
+    c = train("Circle", 23, "tensor", epochs=4, batch_size=5, seed=1)
+    assert _losses(a) == _losses(b) != _losses(c)
+    assert all(0 <= 23 * r["train_accuracy"] <= 23 for r in a["history"])
+    assert a["train_size"] == 23
     # Five steps per epoch (4 x 5 points + 3): different from one full-batch step.
-    full = train("Circle", 23, backend="tensor", epochs=4)
-    assert [s.loss for s in full.history] != [s.loss for s in a.history]
+    full = train("Circle", 23, "tensor", epochs=4)
+    assert _losses(full) != _losses(a)
     # A batch at least as large as the dataset is the full batch.
-    whole = train("Circle", 23, backend="tensor", epochs=4, batch_size=100)
-    assert [s.loss for s in whole.history] == [s.loss for s in full.history]
+    assert _losses(train("Circle", 23, "tensor", epochs=4, batch_size=100)) == _losses(full)
 
 
 def test_step_count_per_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,10 +226,9 @@ def test_step_count_per_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
         original(self)
 
     monkeypatch.setattr(SGD, "step", counting)
-    data = make_dataset("Xor", 23, seed=0)
-    train_tensor(data, TrainConfig(hidden=2, epochs=3, batch_size=5))
+    train("Xor", 23, "tensor", hidden=2, epochs=3, batch_size=5)
     assert len(steps) == 3 * 5
-    train_tensor(data, TrainConfig(hidden=2, epochs=3))
+    train("Xor", 23, "tensor", hidden=2, epochs=3)
     assert len(steps) == 3 * 5 + 3
 
 
@@ -223,26 +236,24 @@ def test_batch_size_is_validated() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=0)
     with pytest.raises(ValueError, match="full batch only"):
-        train("Xor", 10, backend="scalar", epochs=1, batch_size=5)
-    assert BACKENDS["tensor"].minibatch and not BACKENDS["scalar"].minibatch
+        train("Xor", 10, "scalar", epochs=1, batch_size=5)
+    assert default_config("tensor", batch_size=5).batch_size == 5
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("batch_size", [None, 10])
 @pytest.mark.parametrize("name", ["Simple", "Diag", "Split", "Xor"])
 def test_defaults_reach_full_training_accuracy(name: str, batch_size: int | None) -> None:
-    if batch_size is None:
-        result = train(name, 50, backend="tensor")
-    else:
-        result = train(name, 50, backend="tensor", batch_size=batch_size)
-    assert (result.correct, result.total) == (50, 50), result.history[-1]
-    assert len(result.history) == BACKENDS["tensor"].defaults.epochs
+    metrics = train(name, 50, "tensor", batch_size=batch_size)
+    assert metrics["final"]["test_accuracy"] == 1.0, metrics["history"][-1]
+    assert metrics["test_size"] == 50
+    assert len(metrics["history"]) == default_config("tensor").epochs
 
 
 @pytest.mark.slow
 def test_larger_dataset_trains() -> None:
-    result = train("Xor", 500, backend="tensor")
-    assert result.final_accuracy >= 0.98, result.history[-1]
+    metrics = train("Xor", 500, "tensor")
+    assert metrics["final"]["test_accuracy"] >= 0.98, metrics["history"][-1]
 
 
 # ---------------------------------------------------------------------------
@@ -284,7 +295,7 @@ def test_cli_help_lists_the_tensor_defaults(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     text = capsys.readouterr().out
-    d = BACKENDS["tensor"].defaults
+    d = default_config("tensor")
     for fragment in (f"tensor: {d.epochs}", f"tensor: {d.lr}", "--batch-size N", "tensor   "):
         assert fragment in text
 

@@ -1,8 +1,9 @@
-"""The ``minitorch`` command line (also ``python -m minitorch``).
+"""The ``minitorch`` command line (also ``python -m minitorch``): ``train`` and ``graph``.
 
-``minitorch train`` trains a classifier and prints the loss and accuracy as it goes: by
-default a small CNN on the bundled digits (``minitorch.train_nn``), or the lecture's network
-on one of the six toy datasets (``--backend``); see ``minitorch train --help``.
+``minitorch train`` trains one of the models of ``minitorch.apps.train`` and prints its loss
+and accuracy as it goes: by default the small CNN on the bundled digits; with
+``--backend``, ``--points`` or a 2-D ``--dataset`` the lecture's network on a toy dataset.
+See ``minitorch train --help``.
 """
 
 from __future__ import annotations
@@ -12,253 +13,290 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
-from tqdm import tqdm
-
-from . import train_nn
+from ..checkpoint import CheckpointError, load_checkpoint
+from ..datasets import datasets
 from .graph import add_graph_command
-from .training import BACKENDS, Backend, EpochStats, TrainConfig, make_dataset
+from .train import (
+    CHECKPOINT,
+    DIGITS,
+    IDX,
+    LECTURE,
+    MODELS,
+    OPTIMIZERS,
+    TrainConfig,
+    TrainingDivergedError,
+    default_config,
+    fit,
+    resolve_dataset,
+)
 
-__all__ = ["DEFAULT_BACKEND", "DEFAULT_DATASET", "build_parser", "main"]
-
-DEFAULT_BACKEND = "scalar"
-"""Backend used by ``minitorch train`` without ``--backend``."""
-
-DEFAULT_DATASET = "Xor"
-"""Dataset used by ``minitorch train`` without ``--dataset``."""
-
-DEFAULT_POINTS = 50
-
-# Options that fall back to the chosen backend's ``TrainConfig`` when not given.
-_CONFIG_OPTIONS: dict[str, str] = {
-    "hidden": "width of each hidden layer",
-    "depth": "number of hidden ReLU layers",
-    "epochs": "number of epochs (passes over the data)",
-    "lr": "SGD learning rate",
-    "seed": "seed of the dataset, the initialisation and the minibatch order",
-    "log_every": "print loss and accuracy every this many epochs",
-}
+__all__ = ["build_parser", "main", "run_config"]
 
 
-def _backend_name(text: str) -> str:
-    name = text.strip().lower()
-    if name not in BACKENDS:
+def _choice(what: str, names: Sequence[str]) -> Callable[[str], str]:
+    """An argparse type accepting one of ``names`` in any letter case."""
+
+    def parse(text: str) -> str:
+        name = text.strip().lower()
+        if name not in names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {text!r} (choose from {', '.join(names)})"
+            )
+        return name
+
+    return parse
+
+
+def _dataset(text: str) -> str:
+    try:
+        return resolve_dataset(text)
+    except KeyError as err:
         raise argparse.ArgumentTypeError(
-            f"unknown backend {text!r} (choose from {', '.join(BACKENDS)})"
-        )
-    return name
+            f"{err.args[0]}; or --data-dir DIR for IDX files"
+        ) from None
 
 
-def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+def _number(kind: Callable[[str], float], positive: bool = True) -> Callable[[str], float]:
+    """An argparse type for a positive (else: non-negative) ``kind`` number."""
+
     def parse(text: str) -> float:
         try:
             value = kind(text)
         except ValueError:
+            what = "a positive" if positive else "a"
             raise argparse.ArgumentTypeError(
-                f"expected a positive {kind.__name__}, got {text!r}"
+                f"expected {what} {kind.__name__}, got {text!r}"
             ) from None
-        if not value > 0:
+        if positive and not value > 0:
             raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
         return value
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
-    return value
+def _defaults(option: str) -> str:
+    """``"scalar: 10, tensor: 10, mlp: 256, cnn: 32"``: each model's default for ``option``."""
+    return ", ".join(f"{m}: {getattr(default_config(m), option)}" for m in MODELS)
 
 
-def _defaults_text(option: str) -> str:
-    """``"scalar: 10"``-style text listing each backend's default for ``option``."""
-    return ", ".join(f"{b.name}: {getattr(b.defaults, option)}" for b in BACKENDS.values())
+def _options() -> list[tuple[str, Callable[[str], Any], str, str]]:
+    """``minitorch train``'s options: (flag, type, metavar, help)."""
+    names = [*datasets, DIGITS]
+    return [
+        ("--model", _choice("model", MODELS), "{" + ",".join(MODELS) + "}",
+         "the model (default: cnn; scalar with --backend, --points or a 2-D --dataset)"),
+        ("--backend", _choice("backend", LECTURE), "{" + ",".join(LECTURE) + "}",
+         "the lecture's network on Scalars or on Tensors (default: scalar)"),
+        ("--dataset", _dataset, "{" + ",".join(names) + "}",
+         "dataset, any letter case (default: digits, or Xor for the lecture's network)"),
+        ("--data-dir", str, "DIR", "train on MNIST-style IDX files in DIR (cnn/mlp)"),
+        ("--points", _number(int), "N", "number of points of a 2-D dataset (default: 50)"),
+        ("--hidden", _number(int), "N", "width of each hidden layer (cnn: first conv channels)"),
+        ("--depth", _number(int), "N", "hidden layers (default: 1; mlp on a 2-D set: 2)"),
+        ("--epochs", _number(int), "N", "number of epochs (passes over the data)"),
+        ("--lr", _number(float), "LR", "learning rate"),
+        ("--seed", _number(int, positive=False), "SEED", "seed of data, weights and batches"),
+        ("--log-every", _number(int), "N", "print loss and accuracy every N epochs"),
+        ("--batch-size", _number(int), "N", "examples per step, reshuffled every epoch "
+         "(default: the full batch, or 32 for cnn/mlp; not for scalar)"),
+        ("--optimizer", _choice("optimizer", OPTIMIZERS), "{" + ",".join(OPTIMIZERS) + "}",
+         "cnn/mlp optimiser (default: adam)"),
+        ("--out", str, "DIR", "output folder (cnn/mlp; default runs/<model>-<data>-<time>)"),
+        ("--resume", str, "RUN", "continue the run in folder RUN (or from its checkpoint.npz) "
+         "to --epochs (default: the epochs it was started with)"),
+    ]  # fmt: skip
 
 
-def _defaults_epilog() -> str:
-    lines = ["backends and their defaults:"]
-    for b in BACKENDS.values():
-        d = b.defaults
-        lines.append(
-            f"  {b.name:8s} {b.description}\n"
-            f"           --hidden {d.hidden} --depth {d.depth} --epochs {d.epochs} "
-            f"--lr {d.lr} --seed {d.seed} --log-every {d.log_every}"
-        )
+def _epilog() -> str:
+    pts = default_config("mlp", "Xor")
     note = (
-        f"With {DEFAULT_POINTS} points and their defaults the scalar and tensor backends "
-        "reach 100% training accuracy on Simple, Diag, Split and Xor (the tensor backend "
-        "also with --batch-size 10). Inputs are centred "
-        "(x -> 2x - 1) before training; the loss is the mean negative log-likelihood "
-        "over all points (full batch), one SGD step per epoch, or over each minibatch "
-        "with --batch-size (tensor backend), one step per minibatch."
+        "With 50 points and their defaults the scalar and tensor backends reach 100% "
+        "training accuracy on Simple, Diag, Split and Xor (tensor also with --batch-size 10). "
+        "Inputs are centred (x -> 2x - 1); the loss is the mean negative log-likelihood over "
+        "all points (full batch, one SGD step per epoch) or over each minibatch "
+        "(--batch-size, tensor backend); accuracy is measured on the training points.\n\n"
+        "The digits are the bundled 8x8 images; --data-dir DIR takes MNIST-style IDX files "
+        "(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+        "t10k-labels-idx1-ubyte, .gz allowed); the mlp also trains on a 2-D set (test set: a "
+        f"fresh sample, seed+1; defaults --hidden {pts.hidden} --depth {pts.depth} --epochs "
+        f"{pts.epochs} --batch-size {pts.batch_size} --lr {pts.lr}). cnn/mlp runs write to "
+        "--out: checkpoint.npz (after every epoch; --resume RUN continues it exactly), "
+        "metrics.json, loss.png and confusion.png (images) or decision_boundary.png (2-D "
+        'sets; plots need pip install "minitorch[plots]"). Recipe: Adam (--optimizer sgd: '
+        "momentum 0.9, lr 0.05), cosine-annealed lr, label smoothing 0.1, float32."
     )
-    return "\n".join(lines) + "\n\n" + textwrap.fill(note, 78)
+    return (
+        "models (--model):\n"
+        "  scalar   the lecture's Network of Scalar Parameters (pure Python autodiff)\n"
+        "  tensor   the same Network on Tensors: one matrix product per layer per batch\n"
+        "  mlp      Flatten -> [Linear -> ReLU] x depth -> Linear, on images or a 2-D set\n"
+        "  cnn      [Conv 3x3 -> ReLU -> MaxPool 2] x 2 -> Linear, on images\n\n"
+        + "\n\n".join(textwrap.fill(p, 78, break_on_hyphens=False) for p in note.split("\n\n"))
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``minitorch`` argument parser (subcommand ``train``)."""
+    """The ``minitorch`` argument parser (subcommands ``train`` and ``graph``)."""
     parser = argparse.ArgumentParser(
         prog="minitorch",
         description="minitorch: automatic differentiation from Scalars to Tensors.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
     train = commands.add_parser(
         "train",
         help="train a classifier (a CNN on digits by default, or on a toy dataset)",
         description=textwrap.fill(
-            "Train the lecture's Network (2 inputs -> hidden ReLU layers -> sigmoid output) "
-            "on a toy dataset with SGD (full batch, or minibatches with --batch-size on "
-            "the tensor backend), reporting loss and accuracy. "
-            f"With --backend (default {DEFAULT_BACKEND}) or a 2-D --dataset (default "
-            f"{DEFAULT_DATASET}). Without options: a CNN on the bundled digits (below).",
+            "Train a classifier, reporting loss and accuracy: by default the small CNN on "
+            "the bundled digits; the digits MLP; or the lecture's Network (2 inputs -> "
+            "hidden ReLU layers -> sigmoid output) on a toy dataset with SGD.",
             78,
         ),
-        epilog=_defaults_epilog(),
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    train.add_argument(
-        "--backend",
-        type=_backend_name,
-        default=DEFAULT_BACKEND,
-        action=train_nn.GivenOption,
-        metavar="{" + ",".join(BACKENDS) + "}",
-        help=f"how to compute (default: {DEFAULT_BACKEND})",
-    )
-    train.add_argument(
-        "--dataset",
-        type=train_nn.dataset_argument,
-        default=DEFAULT_DATASET,
-        action=train_nn.GivenOption,
-        metavar="{Simple,Diag,Split,Xor,Circle,Spiral,digits}",
-        help=f"dataset, any letter case (default: {DEFAULT_DATASET}, or digits for cnn/mlp)",
-    )
-    train.add_argument(
-        "--points",
-        type=_positive(int),
-        default=DEFAULT_POINTS,
-        action=train_nn.GivenOption,
-        metavar="N",
-        help=f"number of points in the dataset (default: {DEFAULT_POINTS})",
-    )
-    kinds: dict[str, Callable[[str], float]] = {
-        "hidden": _positive(int),
-        "depth": _positive(int),
-        "epochs": _positive(int),
-        "lr": _positive(float),
-        "seed": _non_negative_int,
-        "log_every": _positive(int),
-    }
-    metavars = {"lr": "LR", "seed": "SEED"}
-    for option, text in _CONFIG_OPTIONS.items():
-        train.add_argument(
-            "--" + option.replace("_", "-"),
-            type=kinds[option],
-            default=None,
-            metavar=metavars.get(option, "N"),
-            help=f"{text} (default: {_defaults_text(option)})",
-        )
-    train.add_argument(
-        "--batch-size",
-        type=_positive(int),
-        default=None,
-        metavar="N",
-        help="points per SGD step, reshuffled every epoch with the seed "
-        "(tensor backend only; default: the full batch)",
-    )
+    for flag, kind, metavar, text in _options():
+        option = flag[2:].replace("-", "_")
+        if option in ("hidden", "epochs", "lr", "log_every"):
+            text += f" (default: {_defaults(option)})"
+        train.add_argument(flag, type=kind, metavar=metavar, help=text)
     train.add_argument(
         "--quiet",
         "-q",
         action="store_true",
         help="no progress bar and no per-epoch lines; print only the final accuracy",
     )
-    train_nn.add_train_arguments(train)  # --model, --out, --resume ... (train_nn.py)
     train.set_defaults(handler=_train)
-    add_graph_command(commands)  # minitorch graph: draw an expression's graph (graph_cli.py)
+    add_graph_command(commands)  # minitorch graph: draw an expression's graph (graph.py)
     return parser
 
 
-def _config_from(args: argparse.Namespace, backend: Backend) -> TrainConfig:
-    """The backend's defaults, with every option given on the command line applied."""
+def _model(args: argparse.Namespace) -> str | None:
+    """The model the options ask for (None: the one of the checkpoint resumed)."""
+    if args.model in ("mlp", "cnn"):
+        if args.backend == "scalar":
+            raise ValueError("--backend scalar trains the lecture's network, not --model mlp|cnn.")
+        return str(args.model)
+    two_d = args.dataset not in (None, DIGITS) and not (args.resume or args.data_dir)
+    if args.model or args.backend or args.points or two_d:
+        return str(args.backend or args.model or "scalar")
+    return None if args.resume else "cnn"
+
+
+def run_config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None, bool]:
+    """The config, run folder and resume flag that the ``train`` options describe."""
+    given = {
+        k: getattr(args, k)
+        for k in ("points", "epochs", "batch_size", "optimizer", "lr", "seed", "hidden", "depth")
+    }
+    given["log_every"] = args.log_every
+    if args.data_dir and args.dataset is not None:
+        raise ValueError("give either --dataset or --data-dir, not both.")
+    dataset = IDX if args.data_dir else args.dataset
+    model = _model(args)
+    if model in LECTURE:
+        config = default_config(model, dataset, data_dir=args.data_dir, **given)
+        if args.out or args.resume:
+            raise ValueError(
+                "--out, --resume: only for --model mlp|cnn (the lecture's network writes no files)."
+            )
+        return config, None, False
+    if args.resume is None:
+        config = default_config(model or "cnn", dataset, data_dir=args.data_dir, **given)
+        return config, _out_folder(args, config), False
+    run = Path(args.resume)
+    folder = run.parent if run.is_file() else run
+    if args.out and Path(args.out).resolve() != folder.resolve():
+        raise ValueError(f"--resume {run} continues in {folder}; --out must be that folder.")
+    saved = load_checkpoint(folder / CHECKPOINT).meta.get("config")
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{folder / CHECKPOINT} holds no run configuration.")
     known = {f.name for f in fields(TrainConfig)}
-    given = {k: getattr(args, k, None) for k in (*_CONFIG_OPTIONS, "batch_size") if k in known}
-    return replace(backend.defaults, **{k: v for k, v in given.items() if v is not None})
+    explicit = {k: v for k, v in given.items() if v is not None}
+    for k, v in (("model", model), ("dataset", dataset), ("data_dir", args.data_dir)):
+        if v:
+            explicit[k] = v
+    try:
+        config = TrainConfig(**{k: v for k, v in saved.items() if k in known})
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{folder / CHECKPOINT}: bad configuration ({err}).") from None
+    return replace(config, **explicit), folder, True
 
 
-def _stats_line(stats: EpochStats, epochs: int) -> str:
-    width = len(str(epochs))
-    return (
-        f"epoch {stats.epoch:{width}d}/{epochs}  loss {stats.loss:.4f}  "
-        f"accuracy {100 * stats.accuracy:5.1f}% ({stats.correct}/{stats.total})"
-    )
+def _out_folder(args: argparse.Namespace, config: TrainConfig) -> Path:
+    if args.out:
+        return Path(args.out)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    label = Path(config.data_dir).name if config.data_dir else config.dataset.lower()
+    out = base = Path("runs") / f"{config.model}-{label}-{stamp}"
+    k = 1
+    while out.exists():
+        k += 1
+        out = Path(f"{base}-{k}")
+    return out
+
+
+def _error(err: BaseException, status: int) -> int:
+    print(f"minitorch train: error: {err}", file=sys.stderr)
+    return status
 
 
 def _train(args: argparse.Namespace) -> int:
-    if train_nn.wants_nn(args):  # --model mlp|cnn, digits, IDX files: see train_nn.py
-        return train_nn.run_from_args(args)
-    if train_nn.legacy_conflicts(args):
+    try:
+        config, out, resume = run_config(args)
+    except CheckpointError as err:
+        return _error(err, 1)
+    except ValueError as err:
+        return _error(err, 2)
+    c, quiet = config, bool(args.quiet)
+    if not quiet and c.lecture:
+        batches = "" if c.batch_size is None else f", batch size {c.batch_size}"
         print(
-            f"minitorch train: error: {', '.join(train_nn.legacy_conflicts(args))}: only for "
-            "--model mlp|cnn, not the lecture's network (--backend / a 2-D --dataset)",
-            file=sys.stderr,
-        )
-        return 2
-    backend = BACKENDS[args.backend]
-    config = _config_from(args, backend)
-    if config.batch_size is not None and not backend.minibatch:
-        print(
-            f"minitorch train: error: --batch-size: the {backend.name} backend trains on "
-            "the full batch only (try --backend tensor)",
-            file=sys.stderr,
-        )
-        return 2
-    data = make_dataset(args.dataset, args.points, config.seed)
-    quiet: bool = args.quiet
-    if not quiet:
-        batches = "" if config.batch_size is None else f", batch size {config.batch_size}"
-        print(
-            f"training {backend.name} backend on {args.dataset} ({data.N} points): "
-            f"hidden {config.hidden}, depth {config.depth}, lr {config.lr}, "
-            f"{config.epochs} epochs{batches}, seed {config.seed}",
+            f"training {c.model} backend on {c.dataset} ({c.points} points): hidden {c.hidden}, "
+            f"depth {c.depth}, lr {c.lr}, {c.epochs} epochs{batches}, seed {c.seed}",
             flush=True,
         )
-    with tqdm(
-        total=config.epochs,
-        desc=args.dataset,
-        unit="epoch",
-        file=sys.stderr,
-        disable=quiet,
-        leave=False,
-        dynamic_ncols=True,
-    ) as bar:
-
-        def on_epoch(stats: EpochStats) -> None:
-            bar.update(1)
-            bar.set_postfix_str(
-                f"loss {stats.loss:.4f} acc {100 * stats.accuracy:.0f}%", refresh=False
-            )
-
-        def on_log(stats: EpochStats) -> None:
-            bar.write(_stats_line(stats, config.epochs), file=sys.stdout)
-
-        result = backend.train(
-            data,
-            config,
-            on_epoch=None if quiet else on_epoch,
-            on_log=None if quiet else on_log,
+    elif not quiet:
+        data = c.data_dir if c.dataset == IDX else c.dataset
+        print(
+            f"training {c.model} on {data}: {c.epochs} epochs, batch {c.batch_size}, "
+            f"{c.optimizer} lr {c.lr}, seed {c.seed} -> {out}",
+            flush=True,
         )
-    if not quiet:
-        print(f"final loss: {result.final_loss:.4f} ({result.seconds:.1f} s)")
-    print(
-        f"final accuracy: {100 * result.final_accuracy:.1f}% "
-        f"({result.correct}/{result.total}) on {args.dataset}",
-        flush=True,
-    )
+    try:
+        metrics = fit(config, out, resume=resume, progress=not quiet, log=None if quiet else print)
+    except (CheckpointError, TrainingDivergedError, OSError, ValueError) as err:
+        return _error(err, 1)
+    except KeyboardInterrupt:
+        if out is None:
+            raise
+        print(
+            f"interrupted: the checkpoint of the last finished epoch is in {out}; "
+            f"continue with: minitorch train --resume {out}",
+            file=sys.stderr,
+        )
+        return 130
+    final, size = metrics["final"], metrics["test_size"]
+    right = round(final["test_accuracy"] * size)
+    if c.lecture:
+        if not quiet:
+            print(f"final loss: {final['test_loss']:.4f} ({metrics['train_seconds']:.1f} s)")
+        accuracy = f"final accuracy: {100 * final['test_accuracy']:.1f}%"
+    else:
+        if not quiet:
+            print(
+                f"final train loss {final['train_loss']:.4f} (accuracy "
+                f"{100 * final['train_accuracy']:.1f}%), test loss {final['test_loss']:.4f}; "
+                f"{metrics['train_seconds']:.1f} s of training; outputs in {out}"
+            )
+        accuracy = f"final test accuracy: {100 * final['test_accuracy']:.2f}%"
+    print(f"{accuracy} ({right}/{size}) on {metrics['dataset']}", flush=True)
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Drawn with matplotlib's object-oriented API on an Agg canvas (no display, and pyplot's
 global backend is left alone), and written atomically (``checkpoint.atomic_write``).
-matplotlib is imported only when a plot is drawn.
+matplotlib (the ``plots`` extra) is imported only when a plot is drawn; without it each
+function raises an ImportError that says how to install it.
 """
 
 from __future__ import annotations
@@ -30,8 +31,13 @@ Array = npt.NDArray[Any]
 
 
 def _figure(width: float, height: float) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(
+            'plots need matplotlib: pip install "minitorch[plots]" brings it'
+        ) from None
 
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)

@@ -1,0 +1,696 @@
+"""One training loop and one configuration for every model ``minitorch train`` trains.
+
+``fit(config, out)`` trains ``config.model`` on ``config.dataset`` with shuffled mini-batches
+(``batch_size`` None: the whole training set, in order, one step per epoch):
+
+* ``"scalar"`` / ``"tensor"``: the lecture's Network on Scalars / on Tensors, on a 2-D toy
+  set of ``points`` points, centred (x ↦ 2x - 1), with the lecture's recipe: plain SGD at a
+  constant ``lr`` on the mean negative log-likelihood
+
+      L = -(1/B) Σ_i log P(y_i | x_i) = -(1/B) Σ_i log σ(s_i · m(x_i)),   s_i = 2y_i - 1
+
+  (σ(-m) = 1 - σ(m) needs no subtraction). It is evaluated on its training points.
+* ``"mlp"`` / ``"cnn"``: on the bundled digits, MNIST-style IDX files in ``data_dir``, or
+  (mlp) a 2-D set with a fresh test sample drawn with seed ``seed + 1``; float32 inputs
+  standardised with the training set's statistics; SGD (momentum 0.9), Adam or AdamW with
+  the learning rate annealed along a cosine over ``epochs``; cross-entropy with
+  ``label_smoothing``.
+
+Each epoch's record holds the training loss and accuracy averaged over the epoch's batches
+as they were seen, and the loss and accuracy on the test set after the epoch. With ``out``
+(mlp and cnn) the run folder gets, after every epoch, ``checkpoint.npz`` (weights, optimiser
+state, epoch, RNG states and metrics, written atomically; ``fit(..., resume=True)`` continues
+it bit for bit) and ``metrics.json``, and at the end the plots (``loss.png``;
+``confusion.png`` or ``decision_boundary.png``; they need the ``plots`` extra). Without
+``out`` nothing is written and the test set is evaluated after the last epoch only.
+Losses reported are the plain ones (no label smoothing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import math
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+from tqdm import tqdm
+
+from .. import nn
+from ..autodiff import no_grad
+from ..checkpoint import CheckpointError, atomic_write, load_checkpoint, restore, save_checkpoint
+from ..data import load_digits, load_mnist
+from ..datasets import Graph, datasets
+from ..module import Module
+from ..optim import SGD, Adam, AdamW, CosineAnnealingLR
+from ..scalar import Scalar
+from ..tensor import Tensor
+from . import plots
+from .models import ScalarNetwork, TensorNetwork, cnn, mlp
+
+__all__ = [
+    "CHECKPOINT",
+    "DIGITS",
+    "IDX",
+    "LECTURE",
+    "METRICS",
+    "MODELS",
+    "OPTIMIZERS",
+    "DataSplit",
+    "TrainConfig",
+    "TrainingDivergedError",
+    "batch_loss",
+    "build_model",
+    "default_config",
+    "evaluate",
+    "fit",
+    "load_data",
+    "make_dataset",
+    "resolve_dataset",
+]
+
+Array = npt.NDArray[Any]
+
+LECTURE = ("scalar", "tensor")
+"""The lecture's Network on Scalars and on Tensors."""
+MODELS = (*LECTURE, "mlp", "cnn")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+DIGITS = "digits"
+IDX = "idx"
+CHECKPOINT = "checkpoint.npz"
+METRICS = "metrics.json"
+_EVAL_BATCH = 512
+_RECORD_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite (the message names the epoch and step)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One run: which model on which data, and how to train it (``default_config`` fills in
+    each model's defaults).
+
+    ``model``: one of ``MODELS``. ``dataset``: ``"digits"``, ``"idx"`` (MNIST-style files in
+    ``data_dir``) or a 2-D set (``Simple Diag Split Xor Circle Spiral``, ``points`` points).
+    ``hidden``: hidden width (the lecture's network, mlp) or the cnn's first conv channels
+    (the second has twice as many); ``depth``: hidden layers. ``batch_size`` None: the full
+    batch. ``weight_decay`` None: the optimiser's default (AdamW 0.01, others 0).
+    ``log_every``: print a line every this many epochs (and after the last).
+    """
+
+    model: str = "cnn"
+    dataset: str = DIGITS
+    data_dir: str | None = None
+    points: int = 50
+    epochs: int = 20
+    batch_size: int | None = 32
+    optimizer: str = "adam"
+    lr: float = 3e-3
+    weight_decay: float | None = None
+    label_smoothing: float = 0.1
+    seed: int = 0
+    hidden: int = 32
+    depth: int = 1
+    log_every: int = 1
+
+    @property
+    def lecture(self) -> bool:
+        """Whether the model is the lecture's Network (trained by the lecture's recipe)."""
+        return self.model in LECTURE
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("model", MODELS), ("optimizer", OPTIMIZERS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
+        for name in ("epochs", "hidden", "depth", "points", "log_every", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}.")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number, got {self.lr}.")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}.")
+        if self.seed < 0:
+            raise ValueError(f"seed must be 0 or more, got {self.seed}.")
+        if self.dataset not in (DIGITS, IDX, *datasets):
+            raise ValueError(
+                f"unknown dataset {self.dataset!r} (choose from {', '.join(datasets)}, "
+                f"{DIGITS}, {IDX})."
+            )
+        if self.dataset == IDX and not self.data_dir:
+            raise ValueError("dataset 'idx' needs data_dir (a folder of MNIST-style files).")
+        if self.model == "cnn" and _is_points(self.dataset):
+            raise ValueError(
+                f"the cnn needs images (digits or --data-dir); {self.dataset} holds 2-D points: "
+                "use --model mlp (or the lecture's network, --model scalar)."
+            )
+        if self.lecture:
+            self._check_lecture()
+
+    def _check_lecture(self) -> None:
+        if not _is_points(self.dataset):
+            where = "--data-dir" if self.dataset == IDX else "digits"
+            raise ValueError(
+                f"the lecture's network takes a 2-D dataset ({', '.join(datasets)}), not "
+                f"{where}: use --model mlp|cnn."
+            )
+        if self.optimizer != "sgd" or self.label_smoothing:
+            raise ValueError(
+                "the lecture's network trains with plain SGD and no label smoothing "
+                f"(got --optimizer {self.optimizer}, label_smoothing {self.label_smoothing}): "
+                "--optimizer is for --model mlp|cnn."
+            )
+        if self.model == "scalar" and self.batch_size is not None:
+            raise ValueError(
+                "--batch-size: the scalar backend trains on the full batch only "
+                "(try --backend tensor)."
+            )
+
+
+def _is_points(dataset: str) -> bool:
+    return dataset not in (DIGITS, IDX)
+
+
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "scalar": {"epochs": 300, "lr": 2.5, "log_every": 25},
+    "tensor": {"epochs": 1000, "lr": 1.0, "log_every": 100},
+    "mlp": {"hidden": 256, "epochs": 30},
+    "cnn": {},
+}
+
+
+def default_config(model: str = "cnn", dataset: str | None = None, **given: Any) -> TrainConfig:
+    """``model``'s defaults on ``dataset``, with the options in ``given`` (None: default) applied.
+
+    scalar: Xor, hidden 10, 300 epochs, lr 2.5, full batch; tensor: the same with 1000
+    epochs and lr 1.0 (with 50 points both reach 100 % training accuracy on Simple, Diag,
+    Split and Xor; tensor also with batches of 10). cnn on images: 20 epochs, width 32;
+    mlp: 30 epochs, 256 hidden units; mlp on a 2-D set: two hidden layers of 32, 300
+    epochs, batches of 10, lr 0.01. Adam lr 3e-3, batches of 32; SGD (momentum 0.9) lr
+    0.05 (0.1 on 2-D sets).
+    """
+    base: dict[str, Any] = {"model": model, **_DEFAULTS.get(model, {})}
+    if model in LECTURE:
+        base.update(dataset="Xor", hidden=10, batch_size=None, optimizer="sgd", label_smoothing=0.0)
+    if dataset is not None:
+        base["dataset"] = dataset
+    if model not in LECTURE and _is_points(base.get("dataset", DIGITS)):
+        base.update(hidden=32, depth=2, epochs=300, batch_size=10, lr=0.01)
+    if model not in LECTURE and given.get("optimizer") == "sgd":
+        base["lr"] = 0.1 if _is_points(base.get("dataset", DIGITS)) else 0.05
+    base.update({k: v for k, v in given.items() if v is not None})
+    return TrainConfig(**base)
+
+
+# ---------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------
+
+
+def resolve_dataset(name: str) -> str:
+    """The canonical spelling of a dataset name (a 2-D set or ``digits``), any letter case."""
+    for known in (*datasets, DIGITS):
+        if known.lower() == name.strip().lower():
+            return known
+    raise KeyError(f"unknown dataset {name!r} (choose from {', '.join(datasets)}, {DIGITS})")
+
+
+def make_dataset(name: str, points: int, seed: int) -> Graph:
+    """``datasets[name](points)`` drawn after ``random.seed(seed)``, so it is reproducible."""
+    if points < 1:
+        raise ValueError(f"a dataset needs at least one point, got {points}.")
+    random.seed(seed)
+    return datasets[resolve_dataset(name)](points)
+
+
+@dataclass(frozen=True)
+class DataSplit:
+    """Inputs (images ``(N, C, H, W)`` or points ``(N, 2)``, standardised with ``mean`` and
+    ``std``) and int64 labels of the training and test sets, and the number of classes."""
+
+    x_train: Array
+    y_train: Array
+    x_test: Array
+    y_test: Array
+    classes: int
+    mean: float
+    std: float
+    name: str
+
+    @property
+    def images(self) -> bool:
+        """Whether the inputs are images (4-D)."""
+        return self.x_train.ndim == 4
+
+
+def _labels(y: Array, where: str) -> npt.NDArray[np.int64]:
+    flat = np.asarray(y).reshape(-1)
+    if flat.dtype.kind not in "iu" or (flat.size and flat.min() < 0):
+        raise ValueError(f"{where}: labels must be class indices 0, 1, 2 ...; got {flat[:5]}...")
+    return flat.astype(np.int64)
+
+
+def _as_images(x: Array, where: str) -> Array:
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4:
+        raise ValueError(
+            f"{where}: expected images of shape (N, H, W) or (N, C, H, W), got {x.shape}."
+        )
+    x = x.astype(np.float64) / (255.0 if x.dtype == np.uint8 else 1.0)
+    pad_h, pad_w = -x.shape[2] % 4, -x.shape[3] % 4  # the CNN pools twice by 2
+    if pad_h or pad_w:
+        x = np.pad(x, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)))
+    return x
+
+
+def _points(config: TrainConfig, seed: int) -> tuple[Array, Array]:
+    data = make_dataset(config.dataset, config.points, seed)
+    return 2.0 * np.asarray(data.X, dtype=np.float64).reshape(-1, 2) - 1.0, np.asarray(data.y)
+
+
+def load_data(config: TrainConfig) -> DataSplit:
+    """The training and test sets of ``config`` (the lecture's network: its training points
+    are its test set), standardised with the training set's statistics."""
+    name = config.dataset
+    if name == DIGITS:
+        d = load_digits(layout="chw")
+        xtr, ytr, xte, yte = d.x_train, d.y_train, d.x_test, d.y_test
+    elif name == IDX:
+        folder = Path(str(config.data_dir))
+        if not folder.is_dir():
+            raise FileNotFoundError(f"--data-dir {folder} is not a folder.")
+        (xtr, ytr), (xte, yte) = load_mnist(folder, "train"), load_mnist(folder, "test")
+        xtr, xte = _as_images(xtr, str(folder)), _as_images(xte, str(folder))
+        if xtr.shape[1:] != xte.shape[1:]:
+            raise ValueError(
+                f"{folder}: training images {xtr.shape[1:]} and test images "
+                f"{xte.shape[1:]} differ in shape."
+            )
+        name = folder.name or str(folder)
+    else:
+        xtr, ytr = _points(config, config.seed)
+        xte, yte = (xtr, ytr) if config.lecture else _points(config, config.seed + 1)
+    ytr, yte = _labels(ytr, f"{name} (train)"), _labels(yte, f"{name} (test)")
+    if len(xtr) == 0 or len(xtr) != len(ytr) or len(xte) != len(yte):
+        raise ValueError(
+            f"{name}: {len(xtr)} training inputs for {len(ytr)} labels, {len(xte)} test inputs "
+            f"for {len(yte)} labels."
+        )
+    # The 2-D sets have two classes even where a small sample shows only one.
+    top = 1 if _is_points(config.dataset) else max(ytr.max(), yte.max() if len(yte) else 0)
+    classes = int(top) + 1
+    if classes < 2:
+        raise ValueError(f"{name}: needs at least two classes, found labels {np.unique(ytr)}.")
+    mean, std = (float(xtr.mean()), float(xtr.std()) or 1.0) if xtr.ndim == 4 else (0.0, 1.0)
+    dtype = np.float64 if config.lecture else np.float32
+    return DataSplit(
+        x_train=((xtr - mean) / std).astype(dtype),
+        y_train=ytr,
+        x_test=((xte - mean) / std).astype(dtype),
+        y_test=yte,
+        classes=classes,
+        mean=mean,
+        std=std,
+        name=name,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Model, loss, optimiser
+# ---------------------------------------------------------------------------
+
+
+def build_model(config: TrainConfig, input_shape: Sequence[int], classes: int) -> Module:
+    """The model of ``config``: the lecture's network initialised from
+    ``random.Random(f"init:{seed}")`` (float64), or the mlp/cnn (``models.mlp``/``models.cnn``)
+    initialised after ``random.seed(seed)``, in float32."""
+    if config.lecture:
+        network = ScalarNetwork if config.model == "scalar" else TensorNetwork
+        rng = random.Random(f"init:{config.seed}")
+        return network(config.hidden, depth=config.depth, rng=rng)
+    random.seed(config.seed)
+    if config.model == "mlp":
+        model = mlp(math.prod(input_shape), config.hidden, config.depth, classes)
+    else:
+        model = cnn(input_shape, config.hidden, classes)
+    for p in model.parameters():
+        p.update(Tensor(np.asarray(p.value, dtype=np.float32)))
+    return model
+
+
+def _cross_entropy_stats(logits: Array, y: Array) -> tuple[float, int]:
+    """(Σ plain cross-entropy, number correct) of one batch of logits, in float64."""
+    z = logits.astype(np.float64)
+    m = z.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(z - m).sum(axis=1)) + m[:, 0]
+    return float((lse - z[np.arange(len(y)), y]).sum()), int((z.argmax(axis=1) == y).sum())
+
+
+def batch_loss(
+    config: TrainConfig, model: Module, x: Array, y: Array
+) -> tuple[Scalar | Tensor, float, int]:
+    """(the loss to backpropagate, the batch's summed plain loss, how many it gets right).
+
+    The lecture's network: the mean -log σ(s·m) (Scalars summed point by point, or one
+    Tensor expression); a point is right when P(y | x) > 1/2. mlp/cnn: cross-entropy with
+    ``config.label_smoothing``; right when the largest logit is the label's.
+    """
+    if config.model == "scalar":
+        total, correct = Scalar(0.0), 0
+        for (x1, x2), label in zip(x.tolist(), y.tolist()):
+            m = cast(ScalarNetwork, model).score((Scalar(x1), Scalar(x2)))
+            p_true = (m if label == 1 else -m).sigmoid()  # σ(m) or σ(-m) = 1 - σ(m)
+            correct += p_true.data > 0.5
+            total = total + p_true.log()
+        nll = total * (-1.0 / len(y))
+        return nll, nll.data * len(y), correct
+    if config.model == "tensor":
+        z = cast(TensorNetwork, model).score(Tensor(x)) * Tensor(2.0 * y.reshape(-1, 1) - 1.0)
+        loss = -z.sigmoid().log().mean()
+        return loss, loss.item() * len(y), int(np.count_nonzero(z.to_numpy() > 0.0))
+    logits = model(Tensor(x))
+    loss = nn.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
+    return (loss, *_cross_entropy_stats(np.asarray(logits), y))
+
+
+def evaluate(config: TrainConfig, model: Module, x: Array, y: Array) -> tuple[float, float]:
+    """Mean plain loss and accuracy of ``model`` on (x, y): eval mode, no graph, in batches."""
+    model.eval()
+    total, correct = 0.0, 0
+    with no_grad():
+        for i in range(0, len(x), _EVAL_BATCH):
+            _, b_total, b_correct = batch_loss(
+                config, model, x[i : i + _EVAL_BATCH], y[i : i + _EVAL_BATCH]
+            )
+            total, correct = total + b_total, correct + b_correct
+    model.train()
+    return total / len(y), correct / len(y)
+
+
+def _optimizer(config: TrainConfig, model: Module) -> SGD | Adam:
+    """The lecture's plain SGD; else SGD (momentum 0.9), Adam or AdamW, per ``config``."""
+    params, wd = model.parameters(), config.weight_decay
+    if config.optimizer == "sgd":
+        momentum = 0.0 if config.lecture else 0.9
+        return SGD(params, lr=config.lr, momentum=momentum, weight_decay=wd or 0.0)
+    if config.optimizer == "adamw":
+        return AdamW(params, lr=config.lr, weight_decay=0.01 if wd is None else wd)
+    return Adam(params, lr=config.lr, weight_decay=wd or 0.0)
+
+
+# ---------------------------------------------------------------------------
+# The loop
+# ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _blas_pools() -> Any:
+    """threadpoolctl's view of the BLAS libraries loaded at the first call (None without the
+    ``train`` extra), made once: making it builds reference cycles that only the garbage
+    collector frees."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """Run BLAS on one thread: small products gain nothing from more, and on a busy
+    machine oversubscribed BLAS threads slow training down many times over. Without
+    threadpoolctl (``pip install "minitorch[train]"``) BLAS keeps its own setting."""
+    pools = _blas_pools()
+    return contextlib.nullcontext() if pools is None else pools.limit(limits=1, user_api="blas")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    with atomic_write(path) as f:
+        f.write((json.dumps(data, indent=2) + "\n").encode())
+
+
+@dataclass
+class _State:
+    """Where a run stands: epochs done, their records and their training seconds."""
+
+    done: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _resume(
+    path: Path, config: TrainConfig, model: Module, optimizer: SGD | Adam, rng: np.random.Generator
+) -> _State:
+    """Install the checkpoint at ``path`` (same settings but ``epochs`` and ``log_every``)."""
+    ck = load_checkpoint(path)
+    try:
+        meta = ck.meta
+        saved, done = dict(meta["config"]), int(meta["epoch"])
+        history = [dict(r) for r in meta["history"]]
+        rng_state, py_state, lr = meta["numpy_rng"], meta["python_random"], float(meta["lr"])
+        seconds = float(meta.get("train_seconds", 0.0))
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: metadata lacks training state ({err}).") from None
+    differ = [
+        f"{k}={saved.get(k)!r} in the checkpoint, {v!r} now"
+        for k, v in asdict(config).items()
+        if k not in ("epochs", "log_every") and saved.get(k, v) != v
+    ]
+    if differ:
+        raise CheckpointError(f"{path} belongs to a different run: " + "; ".join(differ) + ".")
+    if done > config.epochs:
+        raise CheckpointError(
+            f"{path} is at epoch {done}, past the {config.epochs} epochs asked for."
+        )
+    restore(ck, model, optimizer)
+    try:
+        rng.bit_generator.state = rng_state
+        random.setstate((py_state[0], tuple(py_state[1]), py_state[2]))
+    except (TypeError, ValueError, KeyError, IndexError) as err:
+        raise CheckpointError(f"{path}: bad RNG state ({err}).") from None
+    optimizer.lr = lr
+    return _State(done, history, seconds)
+
+
+def fit(
+    config: TrainConfig,
+    out: str | Path | None = None,
+    *,
+    model: Module | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    log: Callable[[str], None] | None = print,
+) -> dict[str, Any]:
+    """Train per ``config`` (see the module docstring) and return the metrics.
+
+    ``model``: train this Module instead of ``build_model(config, ...)``. ``out``: the run
+    folder (mlp and cnn). ``resume``: continue from ``out/checkpoint.npz``, whose settings
+    must equal ``config``'s but for ``epochs`` (which may be raised: the cosine schedule
+    spans ``epochs``, so a resumed run equals an uninterrupted one planned with the same
+    ``epochs``) and ``log_every``. Without ``resume`` an existing checkpoint in ``out`` is an
+    error (nothing is overwritten). ``on_epoch`` gets each epoch's record after its
+    checkpoint is written; ``log`` each progress line.
+    """
+    folder = None if out is None else Path(out)
+    if folder is not None and config.lecture:
+        raise ValueError("the lecture's network writes no run folder (--out, --resume).")
+    if folder is None and resume:
+        raise ValueError("resume=True needs the run folder (out) to resume.")
+    data = load_data(config)
+    if model is None:
+        model = build_model(config, data.x_train.shape[1:], data.classes)
+    optimizer = _optimizer(config, model)
+    schedule = None if config.lecture else CosineAnnealingLR(optimizer, T_max=config.epochs)
+    rng = np.random.default_rng(config.seed)
+    state = _State()
+    if folder is not None:
+        if resume:
+            state = _resume(folder / CHECKPOINT, config, model, optimizer, rng)
+            if log:
+                log(f"resuming {folder / CHECKPOINT} at epoch {state.done}/{config.epochs}")
+        elif (folder / CHECKPOINT).exists():
+            raise FileExistsError(
+                f"{folder / CHECKPOINT} exists: continue that run with --resume {folder}, or "
+                "choose another --out."
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        if schedule is not None:
+            schedule.last_epoch = state.done
+    history = state.history
+
+    n = len(data.x_train)
+    size = min(config.batch_size or n, n)
+    steps = math.ceil(n / size)
+    bar = tqdm(
+        total=steps * (config.epochs - state.done),
+        disable=not progress,
+        unit="step",
+        file=sys.stderr,
+        leave=False,
+        dynamic_ncols=True,
+    )
+    with bar, _one_blas_thread():
+        for epoch in range(state.done + 1, config.epochs + 1):
+            start = time.perf_counter()
+            bar.set_description(f"epoch {epoch}/{config.epochs}", refresh=False)
+            order = rng.permutation(n) if steps > 1 else np.arange(n)
+            total_loss, correct = 0.0, 0
+            model.train()
+            for step in range(steps):
+                idx = order[step * size : (step + 1) * size]
+                loss, b_loss, b_correct = batch_loss(
+                    config, model, data.x_train[idx], data.y_train[idx]
+                )
+                if not math.isfinite(value := loss.item()):
+                    kept = (
+                        f"{folder / CHECKPOINT} (epoch {epoch - 1}) is untouched"
+                        if folder is not None and epoch > 1
+                        else "no checkpoint was written"
+                    )
+                    raise TrainingDivergedError(
+                        f"the training loss is {value} at epoch {epoch}, step {step + 1}/{steps} "
+                        f"(lr {optimizer.lr:.3g}): try a smaller --lr; {kept}."
+                    )
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+                total_loss, correct = total_loss + b_loss, correct + b_correct
+                bar.update(1)
+                if step % 10 == 0:
+                    seen = min(n, (step + 1) * size)
+                    bar.set_postfix_str(
+                        f"loss {total_loss / seen:.4f} acc {100 * correct / seen:.1f}%",
+                        refresh=False,
+                    )
+            lr_used = optimizer.lr
+            if schedule is not None:
+                schedule.step()
+            test_loss, test_acc = (
+                evaluate(config, model, data.x_test, data.y_test)
+                if folder is not None or epoch == config.epochs
+                else (None, None)
+            )
+            seconds = time.perf_counter() - start
+            state.seconds += seconds
+            record = {
+                "epoch": epoch,
+                "train_loss": total_loss / n,
+                "train_accuracy": correct / n,
+                "test_loss": test_loss,
+                "test_accuracy": test_acc,
+                "lr": lr_used,
+                "seconds": round(seconds, 4),
+            }
+            history.append(record)
+            if folder is not None:
+                meta = {
+                    "config": asdict(config),
+                    "epoch": epoch,
+                    "history": history,
+                    "lr": optimizer.lr,
+                    "numpy_rng": rng.bit_generator.state,
+                    "python_random": random.getstate(),
+                    "train_seconds": state.seconds,
+                    "classes": data.classes,
+                    "input_shape": list(data.x_train.shape[1:]),
+                    "mean": data.mean,
+                    "std": data.std,
+                }
+                save_checkpoint(folder / CHECKPOINT, model, optimizer, meta)
+                _write_json(folder / METRICS, _metrics(config, data, history, state.seconds))
+            if log and (epoch % config.log_every == 0 or epoch == config.epochs):
+                with tqdm.external_write_mode(file=sys.stdout):
+                    log(_epoch_line(config, record, n))
+            if on_epoch is not None:
+                on_epoch(record)
+
+    metrics = _metrics(config, data, history, state.seconds)
+    if folder is not None:
+        _write_json(folder / METRICS, metrics)
+        try:
+            _plots(config, model, data, history, folder)
+        except ImportError as err:
+            print(f"plots skipped: {err}", file=sys.stderr)
+    return metrics
+
+
+def _metrics(
+    config: TrainConfig, data: DataSplit, history: list[dict[str, Any]], seconds: float
+) -> dict[str, Any]:
+    last = history[-1] if history else {}
+    return {
+        "model": config.model,
+        "dataset": data.name,
+        "config": asdict(config),
+        "classes": data.classes,
+        "train_size": len(data.x_train),
+        "test_size": len(data.x_test),
+        "epochs_done": len(history),
+        "train_seconds": round(seconds, 3),
+        "final": {k: last[k] for k in _RECORD_KEYS if k in last},
+        "history": history,
+    }
+
+
+def _epoch_line(config: TrainConfig, r: dict[str, Any], n: int) -> str:
+    """The progress line of epoch record ``r`` (``n`` training points)."""
+    w = len(str(config.epochs))
+    head = f"epoch {r['epoch']:{w}d}/{config.epochs}  "
+    if config.lecture:
+        right = round(r["train_accuracy"] * n)
+        return (
+            f"{head}loss {r['train_loss']:.4f}  accuracy "
+            f"{100 * r['train_accuracy']:5.1f}% ({right}/{n})"
+        )
+    return (
+        f"{head}train loss {r['train_loss']:.4f} acc {100 * r['train_accuracy']:5.1f}%  "
+        f"test loss {r['test_loss']:.4f} acc {100 * r['test_accuracy']:5.1f}%  "
+        f"({r['seconds']:.1f} s)"
+    )
+
+
+def _plots(
+    config: TrainConfig,
+    model: Module,
+    data: DataSplit,
+    history: list[dict[str, Any]],
+    folder: Path,
+) -> None:
+    title = f"{config.model} on {data.name}"
+    plots.plot_loss_curves(history, folder / "loss.png", title)
+
+    def probs(x: Array) -> Array:
+        """Softmax of the logits of every row of ``x`` (eval mode, no graph)."""
+        model.eval()
+        with no_grad():
+            z = np.concatenate(
+                [
+                    np.asarray(model(Tensor(x[i : i + _EVAL_BATCH].astype(data.x_test.dtype))))
+                    for i in range(0, len(x), _EVAL_BATCH)
+                ]
+            ).astype(np.float64)
+        model.train()
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        out: Array = e / e.sum(axis=1, keepdims=True)
+        return out
+
+    if data.images:
+        cm = plots.confusion_counts(data.y_test, probs(data.x_test).argmax(axis=1), data.classes)
+        plots.plot_confusion_matrix(cm, folder / "confusion.png", f"{title} (test set)")
+    else:
+        x = np.concatenate([data.x_train, data.x_test])
+        y = np.concatenate([data.y_train, data.y_test])
+        path = folder / "decision_boundary.png"
+        plots.plot_decision_boundary(probs, x, y, path, f"{title} (train and test points)")
