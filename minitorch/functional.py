@@ -12,6 +12,7 @@ JAX's names and signatures::
     jacfwd(f, argnums)             J, one forward pass per input element
     hessian(f, argnums)            ∇²f = jacfwd(grad(f))
     gradgradcheck(f, *inputs)      second derivatives against central differences
+                                   (defined in ``minitorch.gradcheck``)
 
 Every transform returns an ordinary function, so they compose: ``grad(grad(grad(f)))``.
 
@@ -55,15 +56,15 @@ tied maximum; comparisons have derivative 0; Python's ``max(a, b)`` on numbers p
 
 from __future__ import annotations
 
-import math
 import numbers
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .autodiff import Context, _GradMode, enable_grad, topological_sort
+from .autodiff import Context, enable_grad, no_grad, topological_sort
 from .forward_mode import Dual, new_tag, primal_of, tangent_of
+from .gradcheck import gradgradcheck  # re-exported under its old module
 from .scalar import Scalar
 from .tensor import Tensor
 from .tensor_data import TensorData
@@ -219,9 +220,7 @@ def _backprop(
     if root.unique_id not in needed:
         return results
     derivs: dict[int, Any] = {root.unique_id: 1.0}
-    previous = _GradMode.enabled
-    _GradMode.enabled = create_graph
-    try:
+    with enable_grad() if create_graph else no_grad():
         for node in order:
             uid = node.unique_id
             d = derivs.pop(uid, None)
@@ -236,8 +235,6 @@ def _backprop(
                 if pid in needed:
                     before = derivs.get(pid)
                     derivs[pid] = d_parent if before is None else before + d_parent
-    finally:
-        _GradMode.enabled = previous
     return results
 
 
@@ -809,116 +806,3 @@ def derivative(fn: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
             return _pack(tans, is_seq_s)
 
     return _wrap(d_fn, fn, "derivative")
-
-
-# ---------------------------------------------------------------------------
-# Second-derivative check
-# ---------------------------------------------------------------------------
-
-
-def gradgradcheck(
-    f: Callable[..., Any],
-    *inputs: Any,
-    eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
-    seed: int = 0,
-) -> bool:
-    """Check ``f``'s second derivatives against central differences of its first.
-
-    With fixed random weights ``w`` (output) and ``v_i`` (inputs), ``L = Σ w ⊙ f(x)`` and
-    ``G(x) = Σ_i ⟨v_i, ∂L/∂x_i⟩`` (a first derivative). Its gradient ``∂G/∂x`` (a
-    Hessian-vector product, found by differentiating the backward pass) is compared,
-    element by element, with ``(G(x + εe) - G(x - εe)) / 2ε``. Inputs are Tensors (copied
-    to float64; non-Tensor arguments pass through) or all numbers. Returns True, or raises
-    AssertionError reporting the worst element.
-    """
-    name = getattr(f, "__name__", repr(f))
-    rng = np.random.default_rng(seed)
-    tensor_pos = [i for i, x in enumerate(inputs) if isinstance(x, Tensor)]
-    if tensor_pos:
-        xs: list[Any] = [
-            Tensor(
-                TensorData._from_array(np.array(x._tensor._array, dtype=np.float64, order="K")),
-                backend=x.backend,
-            )
-            if isinstance(x, Tensor)
-            else x
-            for x in inputs
-        ]
-        idx = tuple(tensor_pos)
-        with enable_grad():
-            out0 = f(*xs)
-        w = Tensor(rng.uniform(0.5, 1.5, size=out0.shape), backend=out0.backend)
-        vs: list[Any] = [
-            Tensor(rng.uniform(0.5, 1.5, size=xs[i].shape), backend=xs[i].backend) for i in idx
-        ]
-
-        def loss(*a: Any) -> Any:
-            return (f(*a) * w).sum()
-
-        def g_of(*a: Any) -> Any:
-            gs = grad(loss, idx)(*a)
-            total = (gs[0] * vs[0]).sum()
-            for g, v in zip(gs[1:], vs[1:]):
-                total = total + (g * v).sum()
-            return total
-
-    else:
-        idx = tuple(range(len(inputs)))
-        xs = [float(_as_number(x)) for x in inputs]
-        vs = [float(v) for v in rng.uniform(0.5, 1.5, size=len(idx))]
-
-        def g_of(*a: Any) -> Any:
-            gs = grad(f, idx)(*a)
-            total = gs[0] * vs[0]
-            for g, v in zip(gs[1:], vs[1:]):
-                total = total + g * v
-            return total
-
-    def g_value(*a: Any) -> float:
-        out = g_of(*a)
-        return out.item() if isinstance(out, Tensor) else float(out)
-
-    analytic = grad(g_of, idx)(*xs)
-    worst: tuple[float, str] = (-1.0, "")
-    failed = False
-    for k, i in enumerate(idx):
-        x = xs[i]
-        a_k = analytic[k]
-        elements: Iterable[tuple[int, ...]] = (
-            np.ndindex(*x.shape) if isinstance(x, Tensor) else [()]
-        )
-        for e in elements:
-            if isinstance(x, Tensor):
-                arr = x._tensor._array
-                old = float(arr[e])
-                arr[e] = old + eps
-                up = g_value(*xs)
-                arr[e] = old - eps
-                down = g_value(*xs)
-                arr[e] = old
-                a = float(a_k.to_numpy()[e])
-            else:
-                up = g_value(*[x + eps if j == i else y for j, y in enumerate(xs)])
-                down = g_value(*[x - eps if j == i else y for j, y in enumerate(xs)])
-                a = float(a_k)
-            numeric = (up - down) / (2.0 * eps)
-            err = abs(a - numeric)
-            bad = not err <= atol + rtol * abs(numeric)
-            failed = failed or bad
-            score = err / (atol + rtol * abs(numeric))
-            if bad and math.isnan(score):
-                score = math.inf
-            if score > worst[0]:
-                where = f"element {e}" if e else "the value"
-                worst = (
-                    score,
-                    f"input {i} {where}: autodiff {a!r}, central difference of the first "
-                    f"derivative {numeric!r}, |diff| {err:.3g}",
-                )
-    if failed:
-        raise AssertionError(
-            f"gradgradcheck failed for {name}; worst {worst[1]} (atol={atol}, rtol={rtol})."
-        )
-    return True

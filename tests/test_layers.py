@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import minitorch
-from minitorch import Tensor, gradcheck, nn
+from minitorch import Tensor, gradcheck, gradgradcheck, nn
 from minitorch.layers import (
     AvgPool2d,
     Conv1d,
@@ -59,6 +59,15 @@ def test_linear_gradients() -> None:
         return lin(x)
 
     assert gradcheck(f, _t(4, 3), w, b)
+
+
+def test_second_derivatives_through_layers() -> None:
+    """A gradient penalty needs ∂²: input gradients of a small CNN are differentiable."""
+    random.seed(1)
+    cnn = Sequential(Conv2d(1, 2, 2), Tanh(), MaxPool2d(2), Flatten(), Linear(8, 3), Sigmoid())
+    assert gradgradcheck(cnn, _t(2, 1, 4, 4))
+    seq = Sequential(Conv1d(2, 3, 2), Tanh(), Flatten(), Linear(12, 2))
+    assert gradgradcheck(lambda x: nn.cross_entropy(seq(x), [1, 0]), _t(2, 2, 4))
 
 
 def test_linear_matches_torch() -> None:

@@ -1,6 +1,8 @@
 """nn functions (contract §10): convolutions, pooling, max/argmax, softmax, dropout, losses.
 
-Each op is grad-checked element by element (``minitorch.gradcheck``, float64); the fast
+Each op is grad-checked element by element (``minitorch.gradcheck``, float64) and its
+second derivatives too (``minitorch.gradgradcheck``: each backward is written once, in
+Tensor operations or Function applications, so ``create_graph`` differentiates it); the fast
 convolutions are cross-checked against the loop-by-loop reference kernels of
 ``minitorch.fast_conv``; when PyTorch is installed, values and gradients are compared with
 its functional ops where the semantics match (convolutions with explicit right/bottom
@@ -16,7 +18,7 @@ import numpy as np
 import pytest
 
 import minitorch
-from minitorch import Tensor, gradcheck, nn
+from minitorch import Tensor, gradcheck, gradgradcheck, nn
 from minitorch.fast_conv import tensor_conv1d, tensor_conv2d
 
 RNG = np.random.default_rng(1234)
@@ -435,6 +437,102 @@ def test_embedding_gathers_rows_and_scatters_gradients() -> None:
     assert w.grad.to_numpy()[:, 0].tolist() == [2.0, 1.0, 2.0, 0.0, 1.0]
     with pytest.raises(IndexError, match="5 rows"):
         nn.embedding([5], w)
+
+
+# ---------------------------------------------------------------------------
+# Second derivatives of every differentiable op (small shapes)
+# ---------------------------------------------------------------------------
+
+TARGET = [0, 3, 1]
+
+
+def _seeded_dropout(v: Tensor) -> Tensor:
+    random.seed(0)  # the same mask on every call
+    return nn.dropout(v, 0.5)
+
+
+SECOND_ORDER: list[tuple[str, Any, list[tuple[int, ...]]]] = [
+    ("conv1d", nn.conv1d, [(2, 2, 5), (3, 2, 3)]),
+    ("conv1d_squared", lambda x, w: nn.conv1d(x, w) ** 2, [(2, 2, 5), (3, 2, 3)]),
+    ("conv2d", nn.conv2d, [(2, 2, 3, 4), (2, 2, 2, 3)]),
+    ("conv2d_squared", lambda x, w: nn.conv2d(x, w) ** 2, [(1, 2, 3, 3), (2, 2, 2, 2)]),
+    ("conv2d_of_conv2d", lambda x, w: nn.conv2d(nn.conv2d(x, w), w), [(1, 2, 3, 3), (2, 2, 2, 2)]),
+    ("unfold", lambda x: nn.unfold(x, (2, 2)) ** 2, [(1, 2, 3, 3)]),
+    ("fold", lambda c: nn.fold(c, (1, 2, 3, 3), (2, 2)) ** 2, [(1, 8, 9)]),
+    ("tile", lambda x: nn.tile(x, (2, 2))[0] ** 2, [(1, 2, 4, 2)]),
+    ("avgpool2d", lambda x: nn.avgpool2d(x, (2, 2)) ** 2, [(1, 2, 4, 4)]),
+    ("maxpool2d", lambda x: nn.maxpool2d(x, (2, 3)) ** 2, [(2, 2, 4, 6)]),
+    ("max", lambda x: nn.max(x, 1) * x, [(3, 4)]),
+    ("softmax", lambda x: nn.softmax(x, 1), [(3, 4)]),
+    ("softmax_dim0", lambda x: nn.softmax(x, 0), [(3, 4)]),
+    ("logsoftmax", lambda x: nn.logsoftmax(x, 1), [(3, 4)]),
+    ("logsoftmax_squared", lambda x: nn.logsoftmax(x, -1) ** 2, [(3, 4)]),
+    ("dropout", _seeded_dropout, [(3, 4)]),
+    ("cross_entropy", lambda x: nn.cross_entropy(x, TARGET), [(3, 4)]),
+    ("cross_entropy_smoothed", lambda x: nn.cross_entropy(x, TARGET, "sum", 0.1), [(3, 4)]),
+    ("nll_loss", lambda x: nn.nll_loss(x, TARGET, "none") ** 2, [(3, 4)]),
+    ("mse_loss", nn.mse_loss, [(3, 4), (3, 4)]),
+    ("bce_with_logits", nn.binary_cross_entropy_with_logits, [(3, 4), (3, 4)]),
+    ("embedding", lambda w: nn.embedding([[0, 2], [2, 1]], w) ** 2, [(3, 2)]),
+]
+
+
+@pytest.mark.parametrize(("name", "f", "shapes"), SECOND_ORDER, ids=[c[0] for c in SECOND_ORDER])
+def test_second_derivatives(name: str, f: Any, shapes: list[tuple[int, ...]]) -> None:
+    assert gradgradcheck(f, *[_t(*s) for s in shapes])
+
+
+def test_second_derivatives_of_conv_with_strided_inputs() -> None:
+    x = _t(5, 2, 3).permute(1, 2, 0)  # (2, 3, 5), strided
+    w = _t(3, 4, 2).permute(1, 0, 2)  # (4, 3, 2), strided
+    assert gradgradcheck(lambda a, b: nn.conv1d(a, b) ** 2, x, w)
+
+
+def test_second_derivatives_of_binary_cross_entropy() -> None:
+    # ∂²/∂p∂y = −1/(p(1 − p)) as well: the target's gradient log(1 − p) − log p is recorded.
+    p = Tensor(RNG.uniform(0.1, 0.9, size=(2, 3)))
+    y = Tensor(RNG.uniform(0.0, 1.0, size=(2, 3)))
+    assert gradgradcheck(nn.binary_cross_entropy, p, y)
+    assert gradgradcheck(lambda a, b: nn.binary_cross_entropy(a, b, "none") ** 2, p, y)
+
+
+def test_conv_third_derivative_goes_through_the_conv_functions() -> None:
+    # The recorded gradients are made of Conv2dFun, _ConvBackwardInput and
+    # _ConvBackwardWeight, and so is every higher derivative.
+    x, w = _t(1, 2, 3, 3, requires_grad=True), _t(2, 2, 2, 2, requires_grad=True)
+    v = _t(1, 2, 3, 3)
+    (nn.conv2d(x, w) ** 2).sum().backward(create_graph=True)
+    fns = set()
+    stack = [x.grad, w.grad]
+    while stack:
+        t = stack.pop()
+        if t.history is not None and t.history.last_fn is not None:
+            fns.add(t.history.last_fn.__name__)
+            stack.extend(i for i in t.history.inputs if isinstance(i, Tensor))
+    assert {"Conv2dFun", "_ConvBackwardInput", "_ConvBackwardWeight"} <= fns
+
+    def third(a: Tensor, b: Tensor) -> Tensor:
+        g = minitorch.grad(lambda u: (nn.conv2d(u, b) ** 2).sum())(a)
+        return (g * v).sum() * (g * v).sum()  # gradgradcheck: 3rd and 4th derivatives of conv²
+
+    assert gradgradcheck(third, _t(1, 2, 3, 3), _t(2, 2, 2, 2))
+
+
+def test_nn_ops_do_not_read_the_grad_mode_and_fast_conv_sits_below_nn() -> None:
+    import ast
+    import inspect
+
+    for mod in (nn, minitorch.fast_conv, minitorch.functional):
+        tree = ast.parse(inspect.getsource(mod))
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        imported = {
+            a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names
+        }
+        assert not ({"_GradMode", "is_grad_enabled"} & (names | imported)), mod.__name__
+    tree = ast.parse(inspect.getsource(minitorch.fast_conv))
+    sources = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    below = {"__future__", "collections.abc", "typing", "autodiff", "tensor", "tensor_data"}
+    assert sources <= below | {"tensor_functions"}, sources
 
 
 # ---------------------------------------------------------------------------
