@@ -147,15 +147,15 @@ class SGD(Optimizer):
 
     def _plain_step(self) -> None:
         lr = self.lr
-        for p in self.parameters:
-            v: Any = p.value
-            if v is None:
-                continue
-            if hasattr(v, "derivative"):
-                if v.derivative is not None:
-                    p.update(type(v)(v.data - lr * v.derivative))
-            elif getattr(v, "grad", None) is not None:
-                with no_grad():
+        with no_grad():  # the updates are constants (each then becomes a fresh leaf)
+            for p in self.parameters:
+                v: Any = p.value
+                if v is None:
+                    continue
+                if hasattr(v, "derivative"):
+                    if v.derivative is not None:
+                        p.update(type(v)(v.data - lr * v.derivative))
+                elif getattr(v, "grad", None) is not None:
                     p.update(v - lr * v.grad)
 
 

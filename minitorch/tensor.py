@@ -22,15 +22,15 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from itertools import count
+from operator import attrgetter
 from sys import getrefcount
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .autodiff import UNPACK_HINT, Context, GraphFreedError, _GradMode, backpropagate, grads_tuple
+from .autodiff import UNPACK_HINT, GraphFreedError, History, backpropagate, grads_tuple
 from .fast_ops import FastBackend
 from .tensor_data import IndexingError, Storage, TensorData, UserShape, UserStrides, shape_broadcast
 from .tensor_ops import TensorBackend
@@ -45,18 +45,6 @@ _new_object = object.__new__
 _CONSTANTS: dict[tuple[Any, ...], Tensor] = {}
 """Shape-(1,) read-only constants made from numbers, by (value, dtype, backend)."""
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
-
-
-@dataclass(slots=True)
-class History:
-    """How a Tensor was made: the Function (``last_fn``), its context and its inputs.
-
-    The default, all empty, marks a leaf.
-    """
-
-    last_fn: type[Function] | None = None
-    ctx: Context | None = None
-    inputs: Sequence[Any] = ()
 
 
 class _Param:
@@ -270,29 +258,6 @@ class Tensor:
         t._name = None
         return t
 
-    def _result(self, arr: npt.NDArray[Any]) -> Tensor:
-        """A constant Tensor on this backend over ``arr``, a fresh C-contiguous array (>= 1-d).
-
-        What the kernels return, so it runs once per operation: the TensorData and the
-        Tensor are filled in directly, without their constructors' checks.
-        """
-        td = _new_object(TensorData)
-        td._array = arr
-        td._storage_arr = None
-        td._shape_arr = None
-        td._strides_arr = None
-        td.shape = arr.shape
-        td.dims = arr.ndim
-        td.size = arr.size
-        t = _new_object(Tensor)
-        t._tensor = td
-        t.history = None
-        t.backend = self.backend
-        t.grad = None
-        t.unique_id = _next_id()
-        t._name = None
-        return t
-
     @staticmethod
     def make(
         storage: Storage | Sequence[float],
@@ -353,10 +318,14 @@ class Tensor:
         """float64 (default) or float32."""
         return self._tensor._array.dtype
 
-    @property
-    def f(self) -> TensorBackend:
-        """The backend (the course's short name)."""
-        return self.backend
+    if TYPE_CHECKING:
+
+        @property
+        def f(self) -> TensorBackend:
+            """The backend (the course's short name)."""
+
+    else:  # the same, read by C code (no Python frame): every kernel call reads it
+        f = property(attrgetter("backend"), doc="The backend (the course's short name).")
 
     @property
     def name(self) -> str:
@@ -451,11 +420,14 @@ class Tensor:
                 "values were freed after the first backward(). Pass `retain_graph=True` to "
                 "the first backward() to keep the graph, or recompute the forward pass."
             )
+        ctx.output = self  # type: ignore[attr-defined]  # this node, during backward only
         try:
             grads = fn.backward(ctx, d_output)  # Function._backward, inlined
         except TypeError as err:
             hint = (" " + UNPACK_HINT) if ctx.saved_values else ""
             raise TypeError(f"{fn.__name__}.backward raised TypeError: {err}.{hint}") from err
+        finally:
+            ctx.output = None  # type: ignore[attr-defined]  # keep no reference: no cycle
         if type(grads) is not tuple:
             grads = grads_tuple(grads)
         inputs = h.inputs
@@ -540,16 +512,11 @@ class Tensor:
                     )
             if seed.history is not None and not create_graph:
                 seed = seed.detach()
-        if create_graph:
-            retain_graph = True
-        previous = _GradMode.enabled
         previous_first = _Backward.first_id
-        _GradMode.enabled = create_graph
         _Backward.first_id = _next_id() + 1
         try:
-            backpropagate(self, seed, retain_graph=retain_graph)
+            backpropagate(self, seed, retain_graph=retain_graph, create_graph=create_graph)
         finally:
-            _GradMode.enabled = previous
             _Backward.first_id = previous_first
 
     def zero_grad_(self) -> None:
@@ -808,26 +775,15 @@ class Tensor:
                 f"expand: a gradient of shape {oshape} does not broadcast with the "
                 f"tensor's shape {shape}."
             ) from None
-        if _GradMode.enabled:  # create_graph: record the broadcast and the sum
-            g = other if full == oshape else tf.BroadcastTo.apply(other, full)
-            return g if full == shape else tf.SumTo.apply(g, shape)
-        g = other
-        if full != oshape:  # a zero-stride view, never a copy
-            g = other._new(TensorData._from_array(tf._broadcast_view(other._tensor._array, full)))
-        if full == shape:
-            return g
-        return tf._sum_to(g, shape)
+        g = other if full == oshape else tf.BroadcastTo.apply(other, full)
+        return g if full == shape else tf.SumTo.apply(g, shape)
 
     def transpose(self) -> Tensor:
         """Swap the last two dims (a view)."""
-        order = list(range(self.dims))
-        order[-2], order[-1] = order[-1], order[-2]
-        return tf.Permute.apply(self, tuple(order))
+        n = self._tensor.dims
+        return tf.Permute.apply(self, (*range(n - 2), n - 1, n - 2))
 
-    @property
-    def T(self) -> Tensor:
-        """The transpose of the last two dims."""
-        return self.transpose()
+    T = property(transpose, doc="The transpose of the last two dims (a view).")
 
 
 # Circular by design: the Functions need Tensor, Tensor's operators need the Functions.
