@@ -229,7 +229,7 @@ class TensorData:
             arr = arr.astype(np.float64)
         if arr.ndim == 0:
             arr = arr.reshape(1)
-        elif not arr.flags.c_contiguous and any(s < 0 for s in arr.strides):
+        elif min(arr.strides) < 0 and not arr.flags.c_contiguous:
             arr = np.ascontiguousarray(arr)
             storage = None
         td = cls._from_c_array(arr)
