@@ -10,7 +10,12 @@ Backpropagation, as in the lecture, is two loops:
 
 Both loops are iterative, so a graph a million nodes deep needs no recursion.
 Nothing here knows about Scalars or Tensors: it works with anything that follows the
-``Variable`` protocol.
+``Variable`` protocol; both record their graphs with the one ``History`` class.
+
+**Grad mode** (whether Functions record the graph) has its one public API here:
+``is_grad_enabled``, ``no_grad``, ``enable_grad``, ``set_grad_enabled``. Functions read
+it when applied; ``backpropagate`` sets it to ``create_graph`` for the pass, so the
+backward formulas are recorded exactly when the gradients are to be differentiated again.
 """
 
 from __future__ import annotations

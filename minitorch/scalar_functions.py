@@ -42,6 +42,8 @@ __all__ = [
     "Tanh",
 ]
 
+_new_object = object.__new__
+
 
 class ScalarFunction:
     """Base class of differentiable operations on Scalars.
@@ -86,12 +88,20 @@ class ScalarFunction:
         if numbers:
             vals = tuple(v if isinstance(v, Scalar) else Scalar(v) for v in vals)
         if track and is_grad_enabled():
-            ctx = Context()
+            # This runs once per operation: the context and history are built field by
+            # field (a dataclass __init__ call each costs more).
+            ctx = _new_object(Context)
+            ctx.no_grad = False
+            ctx.saved_values = ()
+            ctx.freed = False
             c = cls.forward(ctx, *raw)  # what _forward does, one call less
             if type(c) is not float:
                 c = check_forward_result(cls, c)
-            inputs: tuple[Scalar, ...] = vals  # type: ignore[assignment]  # all wrapped now
-            return Scalar(c, History(cls, ctx, inputs))
+            h = _new_object(History)
+            h.last_fn = cls
+            h.ctx = ctx
+            h.inputs = vals  # all Scalars now
+            return Scalar(c, h)
         c = cls._forward(Context(True), *raw)
         if type(c) is not float:
             c = check_forward_result(cls, c)
