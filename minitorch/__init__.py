@@ -15,6 +15,7 @@ from .autodiff import (
     enable_grad,
     is_grad_enabled,
     no_grad,
+    set_grad_enabled,
     topological_sort,
 )
 from .datasets import Graph
@@ -55,6 +56,7 @@ __all__ = [
     "operators",
     "prod",
     "scalar_functions",
+    "set_grad_enabled",
     "topological_sort",
     "version",
 ]

@@ -10,19 +10,27 @@ Backpropagation, as in the lecture, is two loops:
 
 Both loops are iterative, so a graph a million nodes deep needs no recursion.
 Nothing here knows about Scalars or Tensors: it works with anything that follows the
-``Variable`` protocol.
+``Variable`` protocol; both record their graphs with the one ``History`` class.
+
+**Grad mode** (whether Functions record the graph) has its one public API here:
+``is_grad_enabled``, ``no_grad``, ``enable_grad``, ``set_grad_enabled``. Functions read
+it when applied; ``backpropagate`` sets it to ``create_graph`` for the pass, so the
+backward formulas are recorded exactly when the gradients are to be differentiated again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 __all__ = [
     "UNPACK_HINT",
     "Context",
     "GraphFreedError",
+    "History",
+    "ScalarHistory",
     "Variable",
     "backpropagate",
     "central_difference",
@@ -30,8 +38,12 @@ __all__ = [
     "grads_tuple",
     "is_grad_enabled",
     "no_grad",
+    "set_grad_enabled",
     "topological_sort",
 ]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def central_difference(f: Any, *vals: Any, arg: int = 0, epsilon: float = 1e-6) -> Any:
@@ -53,18 +65,47 @@ def central_difference(f: Any, *vals: Any, arg: int = 0, epsilon: float = 1e-6) 
 
 
 class _GradMode:
-    """Process-wide switch for graph recording (read on every Function.apply)."""
+    """Process-wide switch for graph recording. Private: use the functions below."""
 
     enabled: bool = True
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside ``with minitorch.no_grad():``."""
+    """True when Functions record the graph: on, unless switched off by ``no_grad()``,
+    ``set_grad_enabled(False)``, or during an ordinary ``backward()``."""
     return _GradMode.enabled
 
 
-class _GradModeSwitch:
-    """Context manager (and decorator) that sets grad mode and restores it on exit."""
+class set_grad_enabled:  # noqa: N801  (PyTorch's name; a class so it can be a context manager)
+    """Set grad mode to ``mode`` now; as a context manager, restore the previous mode on exit.
+
+    ``set_grad_enabled(False)`` as a plain call switches recording off until switched back;
+    ``with set_grad_enabled(mode):`` switches it for the block only (also when an exception
+    escapes); ``@set_grad_enabled(mode)`` runs each call of the decorated function in
+    ``mode`` (PyTorch's semantics).
+    """
+
+    __slots__ = ("_mode", "_previous")
+
+    def __init__(self, mode: bool) -> None:
+        self._previous = _GradMode.enabled
+        self._mode = bool(mode)
+        _GradMode.enabled = self._mode
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        _GradMode.enabled = self._previous
+
+    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
+        """Decorate ``fn``; the mode set by the constructor call is undone first."""
+        _GradMode.enabled = self._previous
+        return _run_in_mode(fn, self._mode)
+
+
+class _GradModeBlock:
+    """``with`` block (or decorator) that runs in one grad mode and restores the previous one."""
 
     __slots__ = ("_mode", "_previous")
 
@@ -79,30 +120,33 @@ class _GradModeSwitch:
     def __exit__(self, *exc: object) -> None:
         _GradMode.enabled = self._previous
 
-    def __call__(self, fn: Any) -> Any:
-        mode = self._mode
-
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with _GradModeSwitch(mode):
-                return fn(*args, **kwargs)
-
-        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
-        wrapper.__doc__ = getattr(fn, "__doc__", None)
-        return wrapper
+    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
+        return _run_in_mode(fn, self._mode)
 
 
-def no_grad() -> _GradModeSwitch:
+def _run_in_mode(fn: Callable[P, R], mode: bool) -> Callable[P, R]:
+    """``fn`` wrapped so that each call runs in grad mode ``mode``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with _GradModeBlock(mode):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def no_grad() -> _GradModeBlock:
     """``with minitorch.no_grad():`` records no graph: results are constants.
 
     The previous mode is restored on exit, also when an exception escapes.
     Also usable as a decorator: ``@minitorch.no_grad()``.
     """
-    return _GradModeSwitch(False)
+    return _GradModeBlock(False)
 
 
-def enable_grad() -> _GradModeSwitch:
+def enable_grad() -> _GradModeBlock:
     """``with minitorch.enable_grad():`` turns recording back on inside ``no_grad``."""
-    return _GradModeSwitch(True)
+    return _GradModeBlock(True)
 
 
 UNPACK_HINT = (
@@ -154,6 +198,22 @@ class Context:
         """Drop the saved values; a later backward through this node raises GraphFreedError."""
         self.saved_values = ()
         self.freed = True
+
+
+@dataclass(slots=True)
+class History:
+    """How a Scalar or Tensor was made: the Function (``last_fn``), its context, its inputs.
+
+    The default, all empty, marks a leaf; a constant has no History at all.
+    """
+
+    last_fn: type[Any] | None = None
+    ctx: Context | None = None
+    inputs: Sequence[Any] = ()
+
+
+ScalarHistory = History
+"""The course's name for a Scalar's history: the same class as a Tensor's."""
 
 
 @runtime_checkable
@@ -210,7 +270,9 @@ def topological_sort(variable: Variable) -> list[Variable]:
     return order
 
 
-def backpropagate(variable: Variable, deriv: Any, retain_graph: bool = False) -> None:
+def backpropagate(
+    variable: Variable, deriv: Any, retain_graph: bool = False, create_graph: bool = False
+) -> None:
     """Run backpropagation from ``variable`` with starting derivative ``deriv``.
 
     Outer loop: sort the graph, keep one pending derivative per ``unique_id``. Inner loop,
@@ -221,7 +283,16 @@ def backpropagate(variable: Variable, deriv: Any, retain_graph: bool = False) ->
     are never visited. Unless ``retain_graph`` is true, each node's saved values are
     released once used (``release_graph()``, where the variable has one), and a second
     backward through the same graph raises ``GraphFreedError``.
+
+    Grad mode is ``create_graph`` for the pass: whatever the backward formulas compute
+    is recorded (and so differentiable again) only when it is true; it implies
+    ``retain_graph``. This is the one place the pass's recording is decided.
     """
+    with set_grad_enabled(create_graph):
+        _backpropagate(variable, deriv, retain_graph or create_graph)
+
+
+def _backpropagate(variable: Variable, deriv: Any, retain_graph: bool) -> None:
     order = topological_sort(variable)
     derivatives: dict[int, Any] = {variable.unique_id: deriv}
     pending = derivatives.get

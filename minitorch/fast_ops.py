@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import operators
+from .tensor_data import TensorData
 from .tensor_ops import (
     MapProto,
     TensorBackend,
@@ -29,9 +30,7 @@ from .tensor_ops import (
     matmul_shape,
     nonzero,
     pow,
-    sigmoid_out_back,
     sub,
-    tanh_out_back,
 )
 
 if TYPE_CHECKING:
@@ -60,18 +59,6 @@ def _sigmoid(x: Array) -> Array:
     np.exp(num, out=num)
     np.divide(num, e, out=num)
     return num
-
-
-def _sigmoid_out_back(s: Array, d: Array) -> Array:
-    """d · s · (1 - s), in the reference's order of operations."""
-    r = d * s
-    r *= 1.0 - s
-    return r
-
-
-def _tanh_out_back(t: Array, d: Array) -> Array:
-    """d · (1 - t²)."""
-    return d * (1.0 - t * t)
 
 
 def _relu_back(x: Array, d: Array) -> Array:
@@ -122,13 +109,16 @@ _ZIP_TABLE: dict[Callable[..., float], BFn] = {
     operators.is_close: lambda a, b: (np.abs(a - b) < 1e-2).astype(_bdtype(a, b)),
     operators.max: lambda a, b: np.where(a > b, a, b),
     operators.relu_back: _relu_back,
-    operators.log_back: lambda x, d: d / x,
-    operators.inv_back: lambda x, d: np.negative(d) / (x * x),
-    operators.sigmoid_back: lambda x, d: (lambda s: d * s * (1.0 - s))(_sigmoid(x)),
-    operators.exp_back: lambda x, d: d * np.exp(x),
-    operators.tanh_back: lambda x, d: (lambda t: d * (1.0 - t * t))(np.tanh(x)),
-    sigmoid_out_back: _sigmoid_out_back,
-    tanh_out_back: _tanh_out_back,
+    # The derivative formulas themselves, which are array-safe ...
+    operators.log_back: operators.log_back,
+    operators.inv_back: operators.inv_back,
+    operators.exp_out_back: operators.exp_out_back,
+    operators.sigmoid_out_back: operators.sigmoid_out_back,
+    operators.tanh_out_back: operators.tanh_out_back,
+    # ... and, for those given the input, the same formulas at the vectorised f(x).
+    operators.exp_back: lambda x, d: operators.exp_out_back(np.exp(x), d),
+    operators.sigmoid_back: lambda x, d: operators.sigmoid_out_back(_sigmoid(x), d),
+    operators.tanh_back: lambda x, d: operators.tanh_out_back(np.tanh(x), d),
 }
 
 _REDUCE_TABLE: dict[Callable[..., float], np.ufunc] = {
@@ -159,11 +149,13 @@ def _generic_zip(fn: Callable[[float, float], float]) -> BFn:
     return run
 
 
+_contiguous = np.ascontiguousarray  # r itself when already C-contiguous (cheaper than r.flags)
+_from_c_array = TensorData._from_c_array
+
+
 def _wrap(like: Tensor, r: Array) -> Tensor:
     """A constant Tensor on ``like``'s backend holding the fresh result ``r``."""
-    if not r.flags.c_contiguous:
-        r = np.ascontiguousarray(r)
-    return like._result(r)
+    return like._new(_from_c_array(_contiguous(r)))
 
 
 class FastOps(TensorOps):
@@ -178,9 +170,7 @@ class FastOps(TensorOps):
         def _map(a: Tensor, out: Tensor | None = None, /) -> Tensor:
             r = vec(a._tensor._array)
             if out is None:
-                if not r.flags.c_contiguous:
-                    r = np.ascontiguousarray(r)
-                return a._result(r)
+                return a._new(_from_c_array(_contiguous(r)))  # _wrap, inlined
             _check_map_out(name, a, out)
             np.copyto(out._tensor._array, r, casting="unsafe")
             return out
@@ -228,9 +218,7 @@ class FastOps(TensorOps):
             except ValueError:
                 _zip_shape(name, a, b)  # raises IndexingError naming both shapes
                 raise
-            if not r.flags.c_contiguous:
-                r = np.ascontiguousarray(r)
-            return a._result(r)
+            return a._new(_from_c_array(_contiguous(r)))  # _wrap, inlined
 
         return _zip
 
@@ -275,8 +263,6 @@ class FastOps(TensorOps):
             return _wrap(a, r)
 
         return _reduce_from
-
-        return _reduce
 
     @staticmethod
     def matrix_multiply(a: Tensor, b: Tensor) -> Tensor:

@@ -297,55 +297,50 @@ class Dual:
 
     __hash__ = None  # type: ignore[assignment]  # == is numeric, as for Scalar
 
-    # -- the Scalar methods ------------------------------------------------------------
+    # -- the Scalar methods: the tangent rule is the derivative formula of ``operators`` --
     def exp(self) -> Any:
-        """e^(p + tε) = eᵖ + t·eᵖ ε."""
+        """e^(p + tε) = eᵖ + t·eᵖ ε  (``exp_out_back``)."""
         e = exp(self.primal)
-        return _make(e, _tmul(self.tangent, e), self.tag)
+        return _make(e, _chain(operators.exp_out_back, e, self.tangent), self.tag)
 
     def log(self) -> Any:
         """ln(p + 1e-6) + (t/p) ε  (``operators.log`` and ``log_back``)."""
-        p, t = self.primal, self.tangent
-        dt = operators.log_back(p, t) if _plain(p) and _plain(t) else t / p
-        return _make(log(p), dt, self.tag)
+        p = self.primal
+        return _make(log(p), _chain(operators.log_back, p, self.tangent), self.tag)
 
     def sigmoid(self) -> Any:
-        """σ(p) + t·σ(p)(1 - σ(p)) ε."""
+        """σ(p) + t·σ(p)(1 - σ(p)) ε  (``sigmoid_out_back``)."""
         s = sigmoid(self.primal)
-        return _make(s, _tmul(self.tangent, s * (1.0 - s)), self.tag)
+        return _make(s, _chain(operators.sigmoid_out_back, s, self.tangent), self.tag)
 
     def relu(self) -> Any:
         """relu(p) + (t if p > 0 else 0) ε  (``relu_back``: the derivative at 0 is 0)."""
-        p, t = self.primal, self.tangent
-        if _plain(p) and _plain(t):
-            dt = operators.relu_back(p, t)
-        else:
-            dt = t if value_of(p) > 0 else 0.0
-        return _make(relu(p), dt, self.tag)
+        p = self.primal
+        return _make(relu(p), _chain(operators.relu_back, value_of(p), self.tangent), self.tag)
 
     def tanh(self) -> Any:
-        """tanh(p) + t(1 - tanh²p) ε."""
+        """tanh(p) + t(1 - tanh²p) ε  (``tanh_out_back``)."""
         th = tanh(self.primal)
-        return _make(th, _tmul(self.tangent, 1.0 - th * th), self.tag)
+        return _make(th, _chain(operators.tanh_out_back, th, self.tangent), self.tag)
 
     def inv(self) -> Any:
         """1/p - (t/p²) ε  (``inv_back``)."""
         return _div(1.0, self)
 
 
+def _chain(back: Any, y: Any, t: Any) -> Any:
+    """The tangent ``back(y, t)`` (a derivative formula of ``operators`` applied to the
+    tangent ``t``); an exact zero tangent stays 0.0 without evaluating it."""
+    return 0.0 if _zero(t) else back(y, t)
+
+
 def _div(a: Any, b: Any) -> Any:
-    """(p + tε)/(q + sε) = p/q + (t - (p/q)s)/q ε; for floats ``inv_back`` gives -s/q²."""
+    """(p + tε)/(q + sε) = p/q + (t/q + p·s·(1/q)') ε, with (1/q)' from ``inv_back``."""
     tag = _top(a, b)
     p, t = _split(a, tag)
     q, s = _split(b, tag)
-    r = p / q
-    if _zero(s):
-        dt = _tmul(t, 1.0 / q) if _plain(q) else (0.0 if _zero(t) else t / q)
-    elif _plain(p) and _plain(q) and _plain(s):
-        dt = _tadd(0.0 if _zero(t) else t / q, p * operators.inv_back(q, s))
-    else:
-        dt = _tadd(0.0 if _zero(t) else t / q, -(r * s) / q)
-    return _make(r, dt, tag)
+    dt = _tadd(0.0 if _zero(t) else t / q, 0.0 if _zero(s) else p * operators.inv_back(q, s))
+    return _make(p / q, dt, tag)
 
 
 def _power(a: Any, b: Any) -> Any:

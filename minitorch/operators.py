@@ -2,17 +2,26 @@
 
 Every function takes Python numbers (ints are accepted) and returns a Python float.
 The ``*_back`` functions give ``d * f'(x)``: the derivative of ``f`` at ``x`` times
-the incoming derivative ``d``, the building block of every backward pass.
+the incoming derivative ``d``, the building block of every backward pass; this module
+is the one place each derivative formula is written.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from .tensor import Tensor
 
 A = TypeVar("A")
 B = TypeVar("B")
+Num = TypeVar("Num", float, "npt.NDArray[np.floating[Any]]", "Tensor")
+"""What the arithmetic-only derivative formulas take: numbers, float arrays or Tensors."""
 
 EPS = 1e-6
 """Added inside ``log`` so that ``log(0)`` is finite (as in the course library)."""
@@ -84,35 +93,9 @@ def exp(x: float) -> float:
     return math.exp(x)
 
 
-def log_back(x: float, d: float) -> float:
-    """d * d/dx ln(x) = d / x."""
-    return float(d / x)
-
-
 def inv(x: float) -> float:
     """1 / x (raises ZeroDivisionError at 0, like Python)."""
     return 1.0 / x
-
-
-def inv_back(x: float, d: float) -> float:
-    """d * d/dx (1/x) = -d / x^2."""
-    return float(-d / (x * x))
-
-
-def relu_back(x: float, d: float) -> float:
-    """d * relu'(x) = d if x > 0 else 0.0 (the subgradient 0 is taken at x = 0)."""
-    return float(d) if x > 0 else 0.0
-
-
-def sigmoid_back(x: float, d: float) -> float:
-    """d * σ(x)(1 - σ(x))."""
-    s = sigmoid(x)
-    return d * s * (1.0 - s)
-
-
-def exp_back(x: float, d: float) -> float:
-    """d * e^x."""
-    return d * math.exp(x)
 
 
 def tanh(x: float) -> float:
@@ -120,10 +103,66 @@ def tanh(x: float) -> float:
     return math.tanh(x)
 
 
-def tanh_back(x: float, d: float) -> float:
-    """d * (1 - tanh(x)^2)."""
-    t = math.tanh(x)
+# ---------------------------------------------------------------------------
+# Derivatives: the package's one source of each formula
+# ---------------------------------------------------------------------------
+# ``f_back(x, d) = d * f'(x)``, and, for functions whose derivative is best read from
+# their output y = f(x), ``f_out_back(y, d)``. The scalar Functions, the forward-mode
+# duals, both backends' kernels and the tensor Functions all take them from here.
+# ``log_back``, ``inv_back`` and the ``*_out_back`` formulas use arithmetic only (no
+# ``float()``, no ``math``), so the very same function also works elementwise on NumPy
+# arrays and on Tensors; ``relu_back`` branches (exactness), and ``exp_back``,
+# ``sigmoid_back``, ``tanh_back`` evaluate f with ``math`` first, so the NumPy backend
+# pairs those with a vectorised f.
+
+
+def log_back(x: Num, d: Num) -> Num:
+    """d * d/dx ln(x) = d / x."""
+    return d / x
+
+
+def inv_back(x: Num, d: Num) -> Num:
+    """d * d/dx (1/x) = -d / x^2."""
+    return -d / (x * x)
+
+
+def relu_back(x: float, d: float) -> float:
+    """d * relu'(x) = d if x > 0 else 0.0 (the subgradient 0 is taken at x = 0).
+
+    A branch on the number x, exact for any d (``d * (x > 0)`` would be NaN for an
+    infinite d); ``d * 1.0`` is d itself, as a float (d may also be a dual number).
+    """
+    return d * 1.0 if x > 0 else 0.0
+
+
+def exp_out_back(e: Num, d: Num) -> Num:
+    """d * exp'(x) from the output e = e^x: d * e."""
+    return d * e
+
+
+def sigmoid_out_back(s: Num, d: Num) -> Num:
+    """d * σ'(x) from the output s = σ(x): d * s(1 - s)."""
+    return d * (s * (1.0 - s))
+
+
+def tanh_out_back(t: Num, d: Num) -> Num:
+    """d * tanh'(x) from the output t = tanh(x): d * (1 - t^2)."""
     return d * (1.0 - t * t)
+
+
+def exp_back(x: float, d: float) -> float:
+    """d * e^x (``exp_out_back`` at e^x)."""
+    return exp_out_back(exp(x), d)
+
+
+def sigmoid_back(x: float, d: float) -> float:
+    """d * σ(x)(1 - σ(x)) (``sigmoid_out_back`` at σ(x))."""
+    return sigmoid_out_back(sigmoid(x), d)
+
+
+def tanh_back(x: float, d: float) -> float:
+    """d * (1 - tanh(x)^2) (``tanh_out_back`` at tanh(x))."""
+    return tanh_out_back(tanh(x), d)
 
 
 # ---------------------------------------------------------------------------

@@ -15,14 +15,14 @@ Three kinds of Scalar (the lecture's terminology):
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from itertools import count
 from typing import TYPE_CHECKING, Any, Union
 
 from .autodiff import (
     UNPACK_HINT,
     GraphFreedError,
+    ScalarHistory,
     backpropagate,
     central_difference,  # noqa: F401  (the course's minitorch.scalar.central_difference)
     grads_tuple,
@@ -33,21 +33,11 @@ if TYPE_CHECKING:
     from .autodiff import Context
     from .scalar_functions import ScalarFunction
 
+__all__ = ["Scalar", "ScalarHistory", "ScalarLike", "derivative_check"]
+
 ScalarLike = Union[float, int, "Scalar"]
 
 _next_id = count(1).__next__
-
-
-@dataclass(slots=True)
-class ScalarHistory:
-    """How a Scalar was made: the Function (``last_fn``), its context and its inputs.
-
-    The default, all empty, marks a leaf.
-    """
-
-    last_fn: type[ScalarFunction] | None = None
-    ctx: Context | None = None
-    inputs: Sequence[Scalar] = ()
 
 
 _LEAF = ScalarHistory()

@@ -21,7 +21,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from . import operators
-from .autodiff import Context, _GradMode, grads_tuple
+from .autodiff import Context, History, grads_tuple, is_grad_enabled
 
 if TYPE_CHECKING:
     from .scalar import Scalar, ScalarLike
@@ -41,6 +41,8 @@ __all__ = [
     "Sigmoid",
     "Tanh",
 ]
+
+_new_object = object.__new__
 
 
 class ScalarFunction:
@@ -85,13 +87,21 @@ class ScalarFunction:
                 numbers = track = True
         if numbers:
             vals = tuple(v if isinstance(v, Scalar) else Scalar(v) for v in vals)
-        if track and _GradMode.enabled:
-            ctx = Context()
+        if track and is_grad_enabled():
+            # This runs once per operation: the context and history are built field by
+            # field (a dataclass __init__ call each costs more).
+            ctx = _new_object(Context)
+            ctx.no_grad = False
+            ctx.saved_values = ()
+            ctx.freed = False
             c = cls.forward(ctx, *raw)  # what _forward does, one call less
             if type(c) is not float:
                 c = check_forward_result(cls, c)
-            inputs: tuple[Scalar, ...] = vals  # type: ignore[assignment]  # all wrapped now
-            return Scalar(c, ScalarHistory(cls, ctx, inputs))
+            h = _new_object(History)
+            h.last_fn = cls
+            h.ctx = ctx
+            h.inputs = vals  # all Scalars now
+            return Scalar(c, h)
         c = cls._forward(Context(True), *raw)
         if type(c) is not float:
             c = check_forward_result(cls, c)
@@ -147,6 +157,7 @@ class Inv(ScalarFunction):
 
     @staticmethod
     def backward(ctx: Context, d_output: float) -> float:
+        a: float
         (a,) = ctx.saved_values
         return operators.inv_back(a, d_output)
 
@@ -175,6 +186,7 @@ class Log(ScalarFunction):
 
     @staticmethod
     def backward(ctx: Context, d_output: float) -> float:
+        a: float
         (a,) = ctx.saved_values
         return operators.log_back(a, d_output)
 
@@ -190,8 +202,9 @@ class Exp(ScalarFunction):
 
     @staticmethod
     def backward(ctx: Context, d_output: float) -> float:
+        out: float
         (out,) = ctx.saved_values
-        return float(d_output * out)
+        return operators.exp_out_back(out, d_output)
 
 
 class Sigmoid(ScalarFunction):
@@ -205,8 +218,9 @@ class Sigmoid(ScalarFunction):
 
     @staticmethod
     def backward(ctx: Context, d_output: float) -> float:
+        s: float
         (s,) = ctx.saved_values
-        return float(d_output * s * (1.0 - s))
+        return operators.sigmoid_out_back(s, d_output)
 
 
 class ReLU(ScalarFunction):
@@ -234,8 +248,9 @@ class Tanh(ScalarFunction):
 
     @staticmethod
     def backward(ctx: Context, d_output: float) -> float:
+        t: float
         (t,) = ctx.saved_values
-        return float(d_output * (1.0 - t * t))
+        return operators.tanh_out_back(t, d_output)
 
 
 class Pow(ScalarFunction):
@@ -298,4 +313,4 @@ class EQ(ScalarFunction):
 
 
 # Circular by design (see scalar.py): resolved at call time.
-from .scalar import Scalar, ScalarHistory, check_forward_result  # noqa: E402
+from .scalar import Scalar, check_forward_result  # noqa: E402

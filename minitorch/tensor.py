@@ -19,18 +19,16 @@ Reductions keep the reduced dim with size 1, ``t[i, j]`` gives a Python float, a
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from itertools import count
-from sys import getrefcount
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .autodiff import UNPACK_HINT, Context, GraphFreedError, _GradMode, backpropagate, grads_tuple
+from . import _fastpath
+from .autodiff import UNPACK_HINT, GraphFreedError, History, backpropagate, grads_tuple
 from .fast_ops import FastBackend
 from .tensor_data import IndexingError, Storage, TensorData, UserShape, UserStrides, shape_broadcast
 from .tensor_ops import TensorBackend
@@ -42,21 +40,9 @@ __all__ = ["History", "Tensor"]
 
 _next_id = count(1).__next__
 _new_object = object.__new__
-_CONSTANTS: dict[tuple[Any, ...], Tensor] = {}
-"""Shape-(1,) read-only constants made from numbers, by (value, dtype, backend)."""
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
-
-
-@dataclass(slots=True)
-class History:
-    """How a Tensor was made: the Function (``last_fn``), its context and its inputs.
-
-    The default, all empty, marks a leaf.
-    """
-
-    last_fn: type[Function] | None = None
-    ctx: Context | None = None
-    inputs: Sequence[Any] = ()
+_LEAF = History()
+"""The history of every leaf (all empty; shared, as histories are never modified)."""
 
 
 class _Param:
@@ -178,39 +164,6 @@ def _check_key(key: Any, shape: tuple[int, ...]) -> Any:
     return parts
 
 
-class _Backward:
-    """The first ``unique_id`` of the tensors made by the backward pass now running."""
-
-    first_id: float = math.inf
-
-
-def _can_take(x: Tensor, leaf: Tensor) -> bool:
-    """True when ``leaf.grad`` may be ``x`` itself rather than a copy of it.
-
-    ``x`` must have been made by the backward pass now running (so no user code holds
-    it), own a fresh C-contiguous buffer of the leaf's dtype and backend, and be
-    referenced only by the caller (the engine) and this call: then nothing else can
-    ever see the buffer, and storing it instead of a copy changes nothing observable.
-    """
-    if x.unique_id < _Backward.first_id or x.backend is not leaf.backend:
-        return False
-    td = x._tensor
-    arr = td._array
-    return (
-        arr.base is None
-        and td._storage_arr is None
-        and arr.dtype == leaf._tensor._array.dtype
-        and arr.flags.c_contiguous
-        and arr.flags.writeable
-        # holders: the engine's variable, accumulate_derivative's x, this x, getrefcount's
-        and getrefcount(x) <= 4
-        # the Tensor's slot, the local td, getrefcount's argument
-        and getrefcount(td) <= 3
-        # the TensorData's slot, the local arr, getrefcount's argument
-        and getrefcount(arr) <= 3
-    )
-
-
 def _as_gradient(fn: Any, inp: Tensor, g: Any) -> Tensor:
     """A backward's non-Tensor result for ``inp``: a number fills the input's shape."""
     if isinstance(g, Tensor):
@@ -252,7 +205,7 @@ class Tensor:
         if isinstance(back, bool):  # Tensor(data, True): PyTorch's positional requires_grad
             requires_grad, back = back, None
         self._tensor = _to_data(v, _dtype(dtype))
-        self.history = History() if requires_grad and back is None else back
+        self.history = _LEAF if requires_grad and back is None else back
         self.backend = FastBackend if backend is None else backend
         self.grad = None
         self.unique_id = _next_id()
@@ -263,29 +216,6 @@ class Tensor:
         """A constant Tensor on this backend wrapping ``tensor_data`` (no copy)."""
         t = _new_object(Tensor)
         t._tensor = tensor_data
-        t.history = None
-        t.backend = self.backend
-        t.grad = None
-        t.unique_id = _next_id()
-        t._name = None
-        return t
-
-    def _result(self, arr: npt.NDArray[Any]) -> Tensor:
-        """A constant Tensor on this backend over ``arr``, a fresh C-contiguous array (>= 1-d).
-
-        What the kernels return, so it runs once per operation: the TensorData and the
-        Tensor are filled in directly, without their constructors' checks.
-        """
-        td = _new_object(TensorData)
-        td._array = arr
-        td._storage_arr = None
-        td._shape_arr = None
-        td._strides_arr = None
-        td.shape = arr.shape
-        td.dims = arr.ndim
-        td.size = arr.size
-        t = _new_object(Tensor)
-        t._tensor = td
         t.history = None
         t.backend = self.backend
         t.grad = None
@@ -310,27 +240,13 @@ class Tensor:
     def _ensure_tensor(self, b: Any) -> Tensor:
         """``b`` as a Tensor: numbers become shape-(1,) tensors of this backend and dtype.
 
-        Numbers are constants with read-only data, so the common ones (``x * 2``,
-        ``1 - x``) are made once per backend and dtype and then reused.
+        Numbers are read-only constants, shared (``_fastpath.number``).
         """
         if isinstance(b, Tensor):
             return b
         if isinstance(b, (float, int)):
-            key = (b, self._tensor._array.dtype, self.backend)
-            c = _CONSTANTS.get(key)
-            if c is None:
-                c = self._constant(b)
-                if b:  # zeros are not cached (0.0 == -0.0), nor NaNs (never found again)
-                    if len(_CONSTANTS) >= 256:
-                        _CONSTANTS.clear()
-                    _CONSTANTS[key] = c
-            return c
+            return _fastpath.number(self, b)
         return Tensor(b, backend=self.backend, dtype=self.dtype)
-
-    def _constant(self, b: float) -> Tensor:
-        arr = np.array((b,), dtype=self._tensor._array.dtype)
-        arr.flags.writeable = False
-        return self._new(TensorData._from_c_array(arr))
 
     # -- properties ----------------------------------------------------------------
     @property
@@ -382,7 +298,7 @@ class Tensor:
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
         """True: make this a fresh leaf (also if it had a history); False: a constant."""
-        self.history = History() if flag else None
+        self.history = _LEAF if flag else None
         return self
 
     @property
@@ -426,7 +342,7 @@ class Tensor:
             self.grad = g + x
         elif x.history is not None:  # create_graph: keep the graph of the gradient
             self.grad = x
-        elif _can_take(x, self):
+        elif _fastpath.can_take(x, self):
             self.grad = x  # a fresh gradient nobody else holds: no copy needed
         else:
             arr = np.array(x._tensor._array, dtype=self._tensor._array.dtype, order="C")
@@ -451,11 +367,14 @@ class Tensor:
                 "values were freed after the first backward(). Pass `retain_graph=True` to "
                 "the first backward() to keep the graph, or recompute the forward pass."
             )
+        ctx.output = self  # type: ignore[attr-defined]  # this node, during backward only
         try:
             grads = fn.backward(ctx, d_output)  # Function._backward, inlined
         except TypeError as err:
             hint = (" " + UNPACK_HINT) if ctx.saved_values else ""
             raise TypeError(f"{fn.__name__}.backward raised TypeError: {err}.{hint}") from err
+        finally:
+            ctx.output = None  # type: ignore[attr-defined]  # keep no reference: no cycle
         if type(grads) is not tuple:
             grads = grads_tuple(grads)
         inputs = h.inputs
@@ -540,17 +459,8 @@ class Tensor:
                     )
             if seed.history is not None and not create_graph:
                 seed = seed.detach()
-        if create_graph:
-            retain_graph = True
-        previous = _GradMode.enabled
-        previous_first = _Backward.first_id
-        _GradMode.enabled = create_graph
-        _Backward.first_id = _next_id() + 1
-        try:
-            backpropagate(self, seed, retain_graph=retain_graph)
-        finally:
-            _GradMode.enabled = previous
-            _Backward.first_id = previous_first
+        with _fastpath.BackwardPass(_next_id):
+            backpropagate(self, seed, retain_graph=retain_graph, create_graph=create_graph)
 
     def zero_grad_(self) -> None:
         """Forget the gradient (``.grad = None``)."""
@@ -808,26 +718,15 @@ class Tensor:
                 f"expand: a gradient of shape {oshape} does not broadcast with the "
                 f"tensor's shape {shape}."
             ) from None
-        if _GradMode.enabled:  # create_graph: record the broadcast and the sum
-            g = other if full == oshape else tf.BroadcastTo.apply(other, full)
-            return g if full == shape else tf.SumTo.apply(g, shape)
-        g = other
-        if full != oshape:  # a zero-stride view, never a copy
-            g = other._new(TensorData._from_array(tf._broadcast_view(other._tensor._array, full)))
-        if full == shape:
-            return g
-        return tf._sum_to(g, shape)
+        g = other if full == oshape else tf.BroadcastTo.apply(other, full)
+        return g if full == shape else tf.SumTo.apply(g, shape)
 
     def transpose(self) -> Tensor:
         """Swap the last two dims (a view)."""
-        order = list(range(self.dims))
-        order[-2], order[-1] = order[-1], order[-2]
-        return tf.Permute.apply(self, tuple(order))
+        n = self._tensor.dims
+        return tf.Permute.apply(self, (*range(n - 2), n - 1, n - 2))
 
-    @property
-    def T(self) -> Tensor:
-        """The transpose of the last two dims."""
-        return self.transpose()
+    T = property(transpose, doc="The transpose of the last two dims (a view).")
 
 
 # Circular by design: the Functions need Tensor, Tensor's operators need the Functions.

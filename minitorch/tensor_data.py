@@ -229,7 +229,7 @@ class TensorData:
             arr = arr.astype(np.float64)
         if arr.ndim == 0:
             arr = arr.reshape(1)
-        elif not arr.flags.c_contiguous and any(s < 0 for s in arr.strides):
+        elif min(arr.strides) < 0 and not arr.flags.c_contiguous:
             arr = np.ascontiguousarray(arr)
             storage = None
         td = cls._from_c_array(arr)
@@ -359,13 +359,15 @@ class TensorData:
         """A view with dims reordered: ``shape[i] = old.shape[order[i]]`` (shares storage)."""
         if len(order) == 1 and not isinstance(order[0], (int, np.integer)):
             order = tuple(order[0])
-        order = tuple(int(o) for o in order)
+        order = tuple(map(int, order))
         if sorted(order) != list(range(self.dims)):
             raise IndexingError(
                 f"permute{order}: the order must be a permutation of {tuple(range(self.dims))} "
                 f"for shape {self.shape}."
             )
-        return TensorData._from_array(self._array.transpose(order), self._storage)
+        # The view's storage is this one's: shared when already known, else derived (lazily,
+        # from the view itself) over the same memory.
+        return TensorData._from_array(self._array.transpose(order), self._storage_arr)
 
     def view(self, *shape: int) -> TensorData:
         """The same contiguous storage seen with another shape of the same size."""

@@ -7,10 +7,21 @@ shape) and returns one gradient per input: a Tensor, or ``0.0`` for parameter ar
 shape that broadcasts to its input's: ``Tensor.chain_rule`` (through ``Tensor.expand``)
 sums it back to exactly the input's shape, in one place.
 
-Backward formulas use Tensor operations, so with ``backward(create_graph=True)`` they are
-recorded and can be differentiated again; normally they run with recording off.
+Each backward is written **once, in Tensor operations** (``grad * b``, ``-grad``,
+``grad @ b.T``). Whether those operations are recorded is decided in one place,
+``Function.apply``, from the grad mode that the engine sets for the pass: an ordinary
+``backward()`` records nothing, ``backward(create_graph=True)`` records the very same
+formulas, so gradients can be differentiated again. Elementwise derivatives come from
+``operators`` (``log_back``, ``inv_back``, ``exp_out_back`` …), the package's one source
+of them. A fused kernel kept for speed is a Function of its own (``SigmoidBackward``:
+forward the one-kernel ``d·s·(1−s)``, backward in Tensor operations), so it too is
+differentiable.
 
-Users add operations the same way::
+A backward that needs the Function's own result reads ``ctx.output`` (the node being
+differentiated, handed over for the call), rather than saving it in forward.
+
+Users add operations the same way (and one row in the op table of ``tests/test_tensor.py``
+checks its first and second derivatives)::
 
     class Square(Function):
         @staticmethod
@@ -29,13 +40,14 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
-from .autodiff import Context, _GradMode, grads_tuple
+from . import operators
+from .autodiff import Context, History, grads_tuple, is_grad_enabled
 from .gradcheck import grad_central_difference, grad_check, gradcheck  # the course's names
-from .tensor import History, Tensor, _Param
+from .tensor import Tensor, _Param
 from .tensor_data import IndexingError, TensorData
 from .tensor_ops import TensorBackend
 
@@ -61,11 +73,14 @@ __all__ = [
     "Permute",
     "Pow",
     "ReLU",
+    "ReLUBackward",
     "Sigmoid",
+    "SigmoidBackward",
     "Sub",
     "Sum",
     "SumTo",
     "Tanh",
+    "TanhBackward",
     "TensorContext",
     "View",
     "from_numpy",
@@ -80,16 +95,32 @@ __all__ = [
 
 _PARAM = _Param()
 _NEEDS_ONE = (True,)
+_NEEDS_TWO = {(a, b): (a, b) for a in (False, True) for b in (False, True)}
 _NEEDS: dict[tuple[bool, ...], tuple[bool, ...]] = {}
 _new_object = object.__new__
 
 
 class TensorContext(Context):
-    """A ``Context`` that also knows which inputs need a gradient (``needs_input_grad``)."""
+    """A ``Context`` that also knows which inputs need a gradient (``needs_input_grad``)
+    and, while ``backward`` runs, the Function's result (``output``).
 
-    __slots__ = ("needs_input_grad",)
+    ``output`` is the node being differentiated, handed over by ``Tensor.chain_rule`` for
+    the call only: a backward that needs the result (σ' = s(1 - s)) reads it there rather
+    than saving it, which would make a reference cycle (result → history → context →
+    result). Under ``create_graph`` it is the graph node itself, so second derivatives
+    flow through it.
+    """
+
+    __slots__ = ("needs_input_grad", "output")
 
     needs_input_grad: tuple[bool, ...]
+    output: Tensor  # set for the duration of backward only (None otherwise)
+
+
+_RECORDS_NOTHING = TensorContext(no_grad=True)
+_RECORDS_NOTHING.needs_input_grad = ()
+"""The context of every unrecorded application: it keeps nothing (``save_for_backward``
+does nothing under ``no_grad``), so one serves all."""
 
 
 class Function:
@@ -115,37 +146,35 @@ class Function:
     def apply(cls, *vals: Any) -> Tensor:
         """Run ``forward`` and record ``History(cls, ctx, inputs)`` when a gradient is needed.
 
-        The graph is recorded only if some input requires a gradient and grad mode is on;
-        otherwise the context is ``Context(no_grad=True)`` (nothing saved) and the result
-        is a constant. ``forward`` runs with recording off, so whatever it computes with
-        Tensor operations stays out of the graph. Non-Tensor arguments (ints, tuples) are
-        passed to ``forward`` unchanged and take no gradient.
+        The one place where recording is decided: the graph is recorded only if grad mode
+        is on (``is_grad_enabled()``) and some input requires a gradient; otherwise the
+        context is a ``no_grad`` one (nothing saved) and the result is a constant.
+        ``forward`` receives the inputs as they are and computes with the backend's
+        kernels (the result is made this Function's node; a Tensor operation used inside
+        ``forward`` would be recorded as usual, apart from this node). Non-Tensor
+        arguments (ints, tuples) are passed to ``forward`` unchanged and take no gradient.
         """
-        # This runs once per operation: objects are built field by field (no dataclass
-        # __init__ calls), and the common all-Tensor case reuses ``vals`` as the inputs.
+        # This runs once per operation, forward and backward (every backward formula goes
+        # through it): the unrecorded path shares one context, objects are built field by
+        # field (no dataclass __init__ calls), and the all-Tensor case reuses ``vals``.
         c: Tensor
         track = False
-        if _GradMode.enabled:
+        if is_grad_enabled():
             for v in vals:
                 if isinstance(v, Tensor) and v.history is not None:
                     track = True
                     break
-        ctx = _new_object(TensorContext)
-        ctx.saved_values = ()
-        ctx.freed = False
         if not track:
-            ctx.no_grad = True
-            ctx.needs_input_grad = ()
-            c = cls.forward(ctx, *vals)
-            if type(c) is not Tensor and not isinstance(c, Tensor):
-                _bad_forward(cls, c)
-            if c.history is not None:
-                c = c._new(c._tensor)
+            c = cls.forward(_RECORDS_NOTHING, *vals)
+            if type(c) is not Tensor or c.history is not None:
+                c = _constant_result(cls, c)
             return c
         inputs: Sequence[Any] = vals
         needs: tuple[bool, ...]
         if len(vals) == 1:
             needs = _NEEDS_ONE
+        elif len(vals) == 2 and type(vals[0]) is Tensor and type(vals[1]) is Tensor:
+            needs = _NEEDS_TWO[vals[0].history is not None, vals[1].history is not None]
         else:
             needs = tuple([isinstance(v, Tensor) and v.history is not None for v in vals])
             needs = _NEEDS.setdefault(needs, needs)  # one shared tuple per pattern
@@ -153,13 +182,12 @@ class Function:
                 if not isinstance(v, Tensor):
                     inputs = [v if isinstance(v, Tensor) else _PARAM for v in vals]
                     break
+        ctx = _new_object(TensorContext)
+        ctx.saved_values = ()
+        ctx.freed = False
         ctx.no_grad = False
         ctx.needs_input_grad = needs
-        _GradMode.enabled = False
-        try:
-            c = cls.forward(ctx, *vals)
-        finally:
-            _GradMode.enabled = True
+        c = cls.forward(ctx, *vals)
         if type(c) is not Tensor and not isinstance(c, Tensor):
             _bad_forward(cls, c)
         if c.history is not None:
@@ -177,7 +205,14 @@ class Function:
         return c
 
 
-def _bad_forward(cls: type[Function], c: object) -> None:
+def _constant_result(cls: type[Function], c: object) -> Tensor:
+    """What ``forward`` returned, checked, as a constant (cut from any graph it has)."""
+    if not isinstance(c, Tensor):
+        _bad_forward(cls, c)
+    return c if c.history is None else c._new(c._tensor)
+
+
+def _bad_forward(cls: type[Function], c: object) -> NoReturn:
     raise TypeError(
         f"{cls.__name__}.forward returned {type(c).__name__}, expected a Tensor (compute "
         "with the backend, e.g. `a.f.add_zip(a, b)`, and return the result)."
@@ -191,11 +226,13 @@ def _bad_forward(cls: type[Function], c: object) -> None:
 
 def _ints(v: Any) -> tuple[int, ...]:
     """A parameter argument (int, sequence of ints, or Tensor of them) as a tuple of ints."""
+    if type(v) is tuple:  # the usual case (shapes, orders), checked first: it is the cheapest
+        return tuple(map(int, v))
     if isinstance(v, Tensor):
-        return tuple(int(x) for x in v._tensor._array.reshape(-1))
+        return tuple(map(int, v._tensor._array.reshape(-1)))
     if isinstance(v, (int, np.integer)):
         return (int(v),)
-    return tuple(int(x) for x in v)
+    return tuple(map(int, v))
 
 
 def _dim(a: Tensor, dim: Any) -> int | None:
@@ -223,15 +260,6 @@ def _full_reduce(a: Tensor, reducer: Callable[[Tensor, int], Tensor]) -> Tensor:
     return reducer(a, 0)
 
 
-def _detached(t: Tensor) -> Tensor:
-    return t._new(t._tensor)
-
-
-def _need(ctx: Context, i: int) -> bool:
-    needs: tuple[bool, ...] = getattr(ctx, "needs_input_grad", ())
-    return i >= len(needs) or needs[i]
-
-
 def _needs(ctx: Context, n: int) -> tuple[bool, ...]:
     """Which of the ``n`` inputs need a gradient (all, for a context not made by apply)."""
     needs: tuple[bool, ...] = getattr(ctx, "needs_input_grad", ())
@@ -240,34 +268,6 @@ def _needs(ctx: Context, n: int) -> tuple[bool, ...]:
 
 def _zeros_like(t: Tensor) -> Tensor:
     return t._new(TensorData._from_array(np.zeros(t.shape, dtype=t.dtype)))
-
-
-# Backward formulas are written with these: during an ordinary ``backward()`` (recording
-# off) they call the backend's kernel directly; under ``backward(create_graph=True)`` they
-# apply the Function, so that the backward pass is itself recorded and differentiable.
-
-
-def _mul(a: Tensor, b: Tensor) -> Tensor:
-    return Mul.apply(a, b) if _GradMode.enabled else a.f.mul_zip(a, b)
-
-
-def _div(a: Tensor, b: Tensor) -> Tensor:
-    return Div.apply(a, b) if _GradMode.enabled else a.f.div_zip(a, b)
-
-
-def _neg(a: Tensor) -> Tensor:
-    return Neg.apply(a) if _GradMode.enabled else a.f.neg_map(a)
-
-
-def _view_of(t: Tensor, arr: Any) -> Tensor:
-    """A constant tensor on ``t``'s backend over ``arr``, a view of ``t``'s data."""
-    return t._new(TensorData._from_array(arr, t._tensor._storage_arr))
-
-
-def _permute(t: Tensor, order: tuple[int, ...]) -> Tensor:
-    if _GradMode.enabled:
-        return Permute.apply(t, order)
-    return _view_of(t, t._tensor._array.transpose(order))
 
 
 # ---------------------------------------------------------------------------
@@ -284,11 +284,11 @@ class Neg(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> Tensor:
-        return _neg(grad)
+        return -grad
 
 
 class Inv(Function):
-    """f(a) = 1/a;  ∂f/∂a = -1/a²."""
+    """f(a) = 1/a;  ∂f/∂a = -1/a² (``operators.inv_back``)."""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor) -> Tensor:
@@ -297,10 +297,9 @@ class Inv(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> Tensor:
+        a: Tensor
         (a,) = ctx.saved_values
-        if _GradMode.enabled:
-            return Neg.apply(Div.apply(grad, Mul.apply(a, a)))
-        return grad.f.inv_back_zip(a, grad)
+        return operators.inv_back(a, grad)
 
 
 class Add(Function):
@@ -324,7 +323,7 @@ class Sub(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
-        return grad, (_neg(grad) if _needs(ctx, 2)[1] else 0.0)
+        return grad, (-grad if _needs(ctx, 2)[1] else 0.0)
 
 
 class Mul(Function):
@@ -339,7 +338,7 @@ class Mul(Function):
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
         a, b = ctx.saved_values
         need_a, need_b = _needs(ctx, 2)
-        return (_mul(grad, b) if need_a else 0.0, _mul(grad, a) if need_b else 0.0)
+        return (grad * b if need_a else 0.0, grad * a if need_b else 0.0)
 
 
 class Div(Function):
@@ -354,10 +353,7 @@ class Div(Function):
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
         a, b = ctx.saved_values
         need_a, need_b = _needs(ctx, 2)
-        return (
-            _div(grad, b) if need_a else 0.0,
-            _neg(_div(_mul(grad, a), _mul(b, b))) if need_b else 0.0,
-        )
+        return (grad / b if need_a else 0.0, -(grad * a / (b * b)) if need_b else 0.0)
 
 
 class Pow(Function):
@@ -372,31 +368,112 @@ class Pow(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
         a, p = ctx.saved_values
-        if p == 0.0:
-            return _mul(grad, a._ensure_tensor(0.0)), 0.0
-        if _GradMode.enabled:
-            da = Mul.apply(Pow.apply(a, p - 1.0), a._ensure_tensor(p))
-        else:
-            da = a.f.mul_zip(a.f.pow_zip(a, a._ensure_tensor(p - 1.0)), a._ensure_tensor(p))
-        return _mul(grad, da), 0.0
+        if p == 0.0:  # a^0 = 1 everywhere (the formula would give 0 · a^-1, NaN at 0)
+            return grad * 0.0, 0.0
+        return grad * (a ** (p - 1.0) * p), 0.0
 
 
-class Sigmoid(Function):
-    """f(a) = σ(a) = 1/(1 + e^-a);  ∂f/∂a = σ(a)(1 - σ(a))."""
+class Log(Function):
+    """f(a) = ln(a + 1e-6);  ∂f/∂a = 1/a (``operators.log_back``)."""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor) -> Tensor:
-        out = a.f.sigmoid_map(a)
-        ctx.save_for_backward(a, _detached(out))
-        return out
+        ctx.save_for_backward(a)
+        return a.f.log_map(a)
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> Tensor:
-        a, s = ctx.saved_values
-        if _GradMode.enabled:  # create_graph: recompute so that s depends on a
-            s = Sigmoid.apply(a)
-            return Mul.apply(grad, Mul.apply(s, Sub.apply(s._ensure_tensor(1.0), s)))
-        return grad.f.sigmoid_out_back_zip(s, grad)  # grad · s · (1 - s), one kernel
+        a: Tensor
+        (a,) = ctx.saved_values
+        return operators.log_back(a, grad)
+
+
+class Exp(Function):
+    """f(a) = e^a;  ∂f/∂a = e^a, read from the output (``operators.exp_out_back``)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        return a.f.exp_map(a)
+
+    @staticmethod
+    def backward(ctx: TensorContext, grad: Tensor) -> Tensor:
+        return operators.exp_out_back(ctx.output, grad)
+
+
+# Sigmoid, tanh and ReLU backward run as one fused kernel each: the Functions
+# SigmoidBackward, TanhBackward and ReLUBackward, whose forward is that kernel (the
+# backend's zip of the operators formula) and whose backward is written in Tensor
+# operations. Measured against the same formula as separate Tensor operations
+# (``operators.sigmoid_out_back(s, grad)`` on Tensors; ``grad * (a > 0)``): the
+# bench_tensor ``elementwise`` workload is 8% slower unfused; per op (the op then ``* w``,
+# forward and backward) unfused is slower by: sigmoid 19% (10x10) / 36% (256x256),
+# tanh 22% / 0-2%, relu 4% / 42%.
+
+
+class Sigmoid(Function):
+    """f(a) = σ(a) = 1/(1 + e^-a);  ∂f/∂a = σ(a)(1 - σ(a)), from the output."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        return a.f.sigmoid_map(a)
+
+    @staticmethod
+    def backward(ctx: TensorContext, grad: Tensor) -> Tensor:
+        return SigmoidBackward.apply(ctx.output, grad)
+
+
+class SigmoidBackward(Function):
+    """f(s, d) = d·s·(1 - s) (``operators.sigmoid_out_back``, one kernel): Sigmoid's backward.
+
+    ∂f/∂s = d·(1 - 2s),  ∂f/∂d = s(1 - s).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, s: Tensor, d: Tensor) -> Tensor:
+        ctx.save_for_backward(s, d)
+        return s.f.sigmoid_out_back_zip(s, d)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
+        s, d = ctx.saved_values
+        need_s, need_d = _needs(ctx, 2)
+        return (
+            grad * d * (1.0 - 2.0 * s) if need_s else 0.0,
+            SigmoidBackward.apply(s, grad) if need_d else 0.0,
+        )
+
+
+class Tanh(Function):
+    """f(a) = tanh(a);  ∂f/∂a = 1 - tanh(a)², from the output."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        return a.f.tanh_map(a)
+
+    @staticmethod
+    def backward(ctx: TensorContext, grad: Tensor) -> Tensor:
+        return TanhBackward.apply(ctx.output, grad)
+
+
+class TanhBackward(Function):
+    """f(t, d) = d·(1 - t²) (``operators.tanh_out_back``, one kernel): Tanh's backward.
+
+    ∂f/∂t = -2·d·t,  ∂f/∂d = 1 - t².
+    """
+
+    @staticmethod
+    def forward(ctx: Context, t: Tensor, d: Tensor) -> Tensor:
+        ctx.save_for_backward(t, d)
+        return t.f.tanh_out_back_zip(t, d)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
+        t, d = ctx.saved_values
+        need_t, need_d = _needs(ctx, 2)
+        return (
+            grad * d * t * -2.0 if need_t else 0.0,
+            TanhBackward.apply(t, grad) if need_d else 0.0,
+        )
 
 
 class ReLU(Function):
@@ -410,59 +487,24 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> Tensor:
         (a,) = ctx.saved_values
-        if _GradMode.enabled:
-            mask = a.f.lt_zip(a._ensure_tensor(0.0), a)  # piecewise constant: no graph needed
-            return Mul.apply(grad, mask)
-        return grad.f.relu_back_zip(a, grad)  # grad where a > 0, else 0
+        return ReLUBackward.apply(a, grad)
 
 
-class Log(Function):
-    """f(a) = ln(a + 1e-6);  ∂f/∂a = 1/a."""
+class ReLUBackward(Function):
+    """f(a, d) = d where a > 0, else 0 (``operators.relu_back``, one kernel): ReLU's backward.
+
+    ∂f/∂a = 0 (piecewise constant in a),  ∂f/∂d = 1 where a > 0, else 0: f itself.
+    """
 
     @staticmethod
-    def forward(ctx: Context, a: Tensor) -> Tensor:
+    def forward(ctx: Context, a: Tensor, d: Tensor) -> Tensor:
         ctx.save_for_backward(a)
-        return a.f.log_map(a)
+        return a.f.relu_back_zip(a, d)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
         (a,) = ctx.saved_values
-        return _div(grad, a)
-
-
-class Exp(Function):
-    """f(a) = e^a;  ∂f/∂a = e^a."""
-
-    @staticmethod
-    def forward(ctx: Context, a: Tensor) -> Tensor:
-        out = a.f.exp_map(a)
-        ctx.save_for_backward(a, _detached(out))
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
-        a, out = ctx.saved_values
-        if _GradMode.enabled:
-            out = Exp.apply(a)
-        return _mul(grad, out)
-
-
-class Tanh(Function):
-    """f(a) = tanh(a);  ∂f/∂a = 1 - tanh(a)²."""
-
-    @staticmethod
-    def forward(ctx: Context, a: Tensor) -> Tensor:
-        out = a.f.tanh_map(a)
-        ctx.save_for_backward(a, _detached(out))
-        return out
-
-    @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
-        a, t = ctx.saved_values
-        if _GradMode.enabled:
-            t = Tanh.apply(a)
-            return Mul.apply(grad, Sub.apply(t._ensure_tensor(1.0), Mul.apply(t, t)))
-        return grad.f.tanh_out_back_zip(t, grad)  # grad · (1 - t²), one kernel
+        return 0.0, ReLUBackward.apply(a, grad)
 
 
 class _Comparison(Function):
@@ -535,7 +577,7 @@ class Mean(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, ...]:
         (n,) = ctx.saved_values
-        return _grads(ctx, _div(grad, grad._ensure_tensor(n)))
+        return _grads(ctx, grad / n)
 
 
 class Max(Function):
@@ -544,15 +586,14 @@ class Max(Function):
     @staticmethod
     def forward(ctx: Context, a: Tensor, dim: Any = None) -> Tensor:
         d = _dim(a, dim)
-        out = _full_reduce(a, a.f.max_reduce) if d is None else a.f.max_reduce(a, d)
-        ctx.save_for_backward(a, out)
-        return out
+        ctx.save_for_backward(a)
+        return _full_reduce(a, a.f.max_reduce) if d is None else a.f.max_reduce(a, d)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Any, ...]:
-        a, out = ctx.saved_values
-        mask = a.f.eq_zip(a, out)  # argmax: piecewise constant
-        return _grads(ctx, _mul(grad, mask))
+    def backward(ctx: TensorContext, grad: Tensor) -> tuple[Any, ...]:
+        (a,) = ctx.saved_values
+        argmax = a.f.eq_zip(a, ctx.output)  # piecewise constant in a: a constant mask
+        return _grads(ctx, grad * argmax)
 
 
 class All(Function):
@@ -591,7 +632,7 @@ class Permute(Function):
         inverse = [0] * len(o)
         for i, j in enumerate(o):
             inverse[j] = i
-        return _permute(grad, tuple(inverse)), 0.0
+        return Permute.apply(grad, tuple(inverse)), 0.0
 
 
 class View(Function):
@@ -617,9 +658,7 @@ class View(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
         (shape,) = ctx.saved_values
-        if _GradMode.enabled:
-            return View.apply(grad.contiguous(), shape), 0.0
-        return _view_of(grad, grad._tensor._array.reshape(shape)), 0.0  # copies if needed
+        return View.apply(grad.contiguous(), shape), 0.0
 
 
 class Copy(Function):
@@ -722,14 +761,6 @@ class _Scatter(Function):
 # ---------------------------------------------------------------------------
 
 
-def _transpose(t: Tensor) -> Tensor:
-    if not _GradMode.enabled:
-        return _view_of(t, t._tensor._array.swapaxes(-1, -2))
-    order = list(range(t.dims))
-    order[-2], order[-1] = order[-1], order[-2]
-    return Permute.apply(t, tuple(order))
-
-
 class MatMul(Function):
     """f(a, b) = a @ b over the last two dims (batch dims broadcast).
 
@@ -746,11 +777,7 @@ class MatMul(Function):
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
         a, b = ctx.saved_values
         need_a, need_b = _needs(ctx, 2)
-        mm = MatMul.apply if _GradMode.enabled else grad.f.matrix_multiply
-        return (
-            mm(grad, _transpose(b)) if need_a else 0.0,
-            mm(_transpose(a), grad) if need_b else 0.0,
-        )
+        return (grad @ b.T if need_a else 0.0, a.T @ grad if need_b else 0.0)
 
 
 # ---------------------------------------------------------------------------

@@ -83,16 +83,6 @@ def nonzero(x: float) -> float:
     return 1.0 if x != 0 else 0.0
 
 
-def sigmoid_out_back(s: float, d: float) -> float:
-    """d · s · (1 - s): the sigmoid's backward from its output ``s`` (not its input)."""
-    return d * s * (1.0 - s)
-
-
-def tanh_out_back(t: float, d: float) -> float:
-    """d · (1 - t²): tanh's backward from its output ``t``."""
-    return d * (1.0 - t * t)
-
-
 class MapProto(Protocol):
     """``f(a, out=None)``: elementwise map of ``a``, into ``out`` when given."""
 
@@ -168,8 +158,8 @@ class TensorBackend:
         self.relu_back_zip = ops.zip(operators.relu_back)
         self.log_back_zip = ops.zip(operators.log_back)
         self.inv_back_zip = ops.zip(operators.inv_back)
-        self.sigmoid_out_back_zip = ops.zip(sigmoid_out_back)
-        self.tanh_out_back_zip = ops.zip(tanh_out_back)
+        self.sigmoid_out_back_zip = ops.zip(operators.sigmoid_out_back)
+        self.tanh_out_back_zip = ops.zip(operators.tanh_out_back)
         # Reductions
         self.add_reduce = ops.reduce(operators.add, 0.0)
         self.mul_reduce = ops.reduce(operators.mul, 1.0)

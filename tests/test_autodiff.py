@@ -8,6 +8,7 @@ stand-alone implementation of the Variable protocol.
 from __future__ import annotations
 
 import gc
+import importlib
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -515,6 +516,58 @@ def test_no_grad_as_decorator() -> None:
     assert f(Scalar(1.0)).is_constant()
     assert minitorch.is_grad_enabled()
     assert f.__name__ == "f"
+
+
+def test_set_grad_enabled_as_a_call_sets_the_mode() -> None:
+    try:
+        minitorch.set_grad_enabled(False)
+        assert not minitorch.is_grad_enabled()
+        assert (Scalar(1.0) * 2.0).is_constant()
+        minitorch.set_grad_enabled(True)
+        assert minitorch.is_grad_enabled()
+    finally:
+        minitorch.set_grad_enabled(True)
+
+
+def test_set_grad_enabled_as_a_context_manager_restores_the_previous_mode() -> None:
+    with minitorch.set_grad_enabled(False):
+        assert not minitorch.is_grad_enabled()
+        with minitorch.set_grad_enabled(True):
+            assert minitorch.is_grad_enabled()
+        assert not minitorch.is_grad_enabled()
+        with pytest.raises(KeyError), minitorch.set_grad_enabled(True):
+            raise KeyError("x")
+        assert not minitorch.is_grad_enabled()
+    assert minitorch.is_grad_enabled()
+
+
+@pytest.mark.parametrize("mode", [False, True])
+def test_set_grad_enabled_as_a_decorator(mode: bool) -> None:
+    @minitorch.set_grad_enabled(mode)
+    def f(x: Scalar) -> tuple[Scalar, bool]:
+        return x * 2.0, minitorch.is_grad_enabled()
+
+    assert minitorch.is_grad_enabled()  # decorating does not switch the mode
+    with minitorch.no_grad():
+        y, seen = f(Scalar(1.0))
+        assert not minitorch.is_grad_enabled()
+    assert seen is mode and y.is_constant() is not mode
+    assert f.__name__ == "f"
+
+
+def test_grad_mode_api_is_exported_from_autodiff() -> None:
+    for name in ("is_grad_enabled", "no_grad", "enable_grad", "set_grad_enabled"):
+        assert getattr(minitorch, name) is getattr(minitorch.autodiff, name)
+        assert name in minitorch.autodiff.__all__
+
+
+def test_one_history_class_for_scalar_and_tensor() -> None:
+    assert minitorch.History is minitorch.ScalarHistory is minitorch.autodiff.History
+    tensor_module = importlib.import_module("minitorch.tensor")  # minitorch.tensor: a function
+    assert tensor_module.History is importlib.import_module("minitorch.scalar").ScalarHistory
+    h = minitorch.ScalarHistory()
+    assert (h.last_fn, h.ctx, tuple(h.inputs)) == (None, None, ())
+    assert type(Scalar(1.0).history) is type(minitorch.Tensor([1.0], requires_grad=True).history)
 
 
 # ---------------------------------------------------------------------------

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+import minitorch
 from minitorch import operators
 from minitorch.operators import (
     add,
@@ -308,6 +311,47 @@ def test_tanh_and_tanh_back(x: float, d: float) -> None:
     assert operators.tanh_back(x, d) == pytest.approx(
         d * _central(operators.tanh, x), rel=1e-4, abs=1e-6
     )
+
+
+@given(st.floats(min_value=-30, max_value=30), small_floats)
+def test_derivatives_from_the_output_are_the_derivatives(x: float, d: float) -> None:
+    """``f_back(x, d)`` is ``f_out_back(f(x), d)``: one formula for each derivative."""
+    assert operators.exp_back(x, d) == operators.exp_out_back(exp(x), d)
+    assert operators.sigmoid_back(x, d) == operators.sigmoid_out_back(sigmoid(x), d)
+    assert operators.tanh_back(x, d) == operators.tanh_out_back(math.tanh(x), d)
+    for r in (
+        operators.exp_out_back(exp(x), d),
+        operators.sigmoid_out_back(sigmoid(x), d),
+        operators.tanh_out_back(math.tanh(x), d),
+    ):
+        assert type(r) is float
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        log_back,
+        inv_back,
+        operators.exp_out_back,
+        operators.sigmoid_out_back,
+        operators.tanh_out_back,
+    ],
+)
+def test_arithmetic_derivatives_work_elementwise_on_arrays_and_tensors(
+    fn: Callable[..., Any],
+) -> None:
+    """The same function serves floats, NumPy arrays (the fast backend registers it as is)
+    and Tensors (the tensor Functions' backward)."""
+    xs = np.array([[0.3, -1.5], [2.0, 0.7]])
+    ds = np.array([[1.0, -2.0], [0.5, 3.0]])
+    want = np.array([[fn(float(x), float(d)) for x, d in zip(r, q)] for r, q in zip(xs, ds)])
+    np.testing.assert_array_equal(fn(xs, ds), want)
+    got = fn(minitorch.Tensor(xs), minitorch.Tensor(ds))
+    np.testing.assert_array_equal(got.to_numpy(), want)
+    for backend in (minitorch.FastBackend, minitorch.SimpleBackend):
+        kernel = backend.ops.zip(fn)
+        out = kernel(minitorch.Tensor(xs, backend=backend), minitorch.Tensor(ds, backend=backend))
+        np.testing.assert_array_equal(out.to_numpy(), want)
 
 
 # ---------------------------------------------------------------------------

@@ -2,15 +2,21 @@
 
 Every op in ``OPS`` is checked, under hypothesis, with non-contiguous inputs and
 broadcasting partners: gradients against central differences (``minitorch.gradcheck``),
-the NumPy backend against the pure-Python reference backend, and, when PyTorch is
-installed, forward values and gradients against PyTorch. Then the lectures' examples
-(seed 003's graph, seed 001's vectorised and batched layer) and the contract's examples.
+second derivatives against central differences of the first (``minitorch.gradgradcheck``,
+which differentiates the very backward formulas ordinary training runs), the NumPy
+backend against the pure-Python reference backend, and, when PyTorch is installed,
+forward values and gradients against PyTorch. Every tensor Function must be reached by
+some row (forward or backward), so adding an op is one Function class and one row here.
+Then the lectures' examples (seed 003's graph, seed 001's vectorised and batched layer)
+and the contract's examples.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import random
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +57,7 @@ class Op:
     torch_fn: Callable[..., Any] | None = None
     torch: bool = True  # has a PyTorch counterpart
     differentiable: bool = True  # False: piecewise constant (zero gradients)
+    second: bool = True  # second derivatives checked (differentiable ops only)
     matmul: bool = False
 
 
@@ -66,6 +73,8 @@ def _log(t: Any) -> Any:
 OPS: list[Op] = [
     # elementwise, one input
     Op("neg", lambda a: -a),
+    Op("inv", lambda a: minitorch.Inv.apply(a), lo=0.5, torch_fn=lambda a: 1.0 / a),
+    Op("copy", lambda a: minitorch.Copy.apply(a), torch_fn=lambda a: a.clone()),
     Op("add_const", lambda a: a + 2.5),
     Op("radd_const", lambda a: 2.5 + a),
     Op("sub_const", lambda a: a - 1.5),
@@ -197,6 +206,15 @@ def test_op_gradients_match_central_differences(name: str, data: st.DataObject) 
     assert minitorch.gradcheck(op.fn, *xs, atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("name", [op.name for op in OPS if op.differentiable and op.second])
+@given(data=st.data())
+def test_op_second_derivatives_match_central_differences(name: str, data: st.DataObject) -> None:
+    op = OPS_BY_NAME[name]
+    arrays, permuted = data.draw(_case(op))
+    xs = [_tensor(a, p) for a, p in zip(arrays, permuted)]
+    assert minitorch.gradgradcheck(op.fn, *xs, atol=1e-5, rtol=1e-4)
+
+
 @pytest.mark.parametrize("name", list(OPS_BY_NAME))
 @given(data=st.data())
 def test_op_fast_backend_matches_reference_backend(name: str, data: st.DataObject) -> None:
@@ -238,27 +256,45 @@ def test_op_matches_pytorch(name: str, data: st.DataObject) -> None:
         np.testing.assert_allclose(x.grad.to_numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-9)
 
 
+def _functions_in(t: Tensor, reached: set[type]) -> None:
+    stack = [t]
+    while stack:
+        t = stack.pop()
+        if t.history is not None and t.history.last_fn is not None:
+            reached.add(t.history.last_fn)
+            stack.extend(x for x in t.history.inputs if isinstance(x, Tensor))
+
+
 def test_table_covers_every_function_class() -> None:
-    """Each public Function of §7 (and ours) is reached by some op in the table."""
-    reached: set[str] = set()
+    """Each tensor Function is reached by some row, in its forward or its backward.
+
+    The backward is recorded (``create_graph``), so the Functions a backward formula uses
+    (``SigmoidBackward``, ``BroadcastTo`` …) count too: a new Function without a row fails.
+    """
+    reached: set[type] = set()
     for op in OPS:
         rng = np.random.default_rng(0)
         shapes = [(2, 3, 4), (4, 3)] if op.matmul else [(2, 3)] * op.arity
+        if op.arity == 2 and not op.matmul:
+            shapes = [(2, 3), (3,)]  # a broadcasting partner: its gradient is summed back
         xs = [Tensor(_values(rng, s, op), requires_grad=True) for s in shapes]
         out = op.fn(*xs)
-        stack = [out]
-        while stack:
-            t = stack.pop()
-            if t.history is not None and t.history.last_fn is not None:
-                reached.add(t.history.last_fn.__name__)
-                stack.extend(x for x in t.history.inputs if isinstance(x, Tensor))
+        _functions_in(out, reached)
+        (out * out).sum().backward(create_graph=True)  # gradients that depend on the inputs
+        for x in xs:
+            assert x.grad is not None
+            _functions_in(x.grad, reached)
+    tf = minitorch.tensor_functions
     wanted = {
-        "Neg", "Inv", "Add", "Sub", "Mul", "Div", "Sigmoid", "ReLU", "Log", "Exp", "Tanh",
-        "Pow", "LT", "EQ", "IsClose", "Sum", "Mean", "Max", "All", "Permute", "View",
-        "MatMul", "GetItem",
-    }  # fmt: skip
-    assert wanted - reached <= {"Inv"}  # Inv: the course's name; we divide with Div
-    assert minitorch.Inv.apply(Tensor([2.0])).item() == 0.5
+        obj
+        for obj in vars(tf).values()
+        if isinstance(obj, type)
+        and issubclass(obj, minitorch.Function)
+        and obj.__module__ == tf.__name__
+        and "forward" in vars(obj)  # not an abstract base such as _Comparison
+    }
+    assert len(wanted) > 25
+    assert {f.__name__ for f in wanted - reached} == set()
 
 
 # ---------------------------------------------------------------------------
@@ -486,6 +522,85 @@ def test_higher_order_gradients() -> None:
     x2 = Tensor([2.0], requires_grad=True)
     (x2 * x2).backward()
     assert x2.grad is not None and x2.grad.history is None
+
+
+def _graph_nodes(*roots: Tensor) -> list[weakref.ref[Tensor]]:
+    """Weak references to every non-constant tensor of the roots' graphs."""
+    refs, stack, seen = [], list(roots), set()
+    while stack:
+        t = stack.pop()
+        if t.history is None or t.unique_id in seen:
+            continue
+        seen.add(t.unique_id)
+        refs.append(weakref.ref(t))
+        stack.extend(x for x in t.history.inputs if isinstance(x, Tensor))
+    return refs
+
+
+@pytest.mark.parametrize(
+    ("retain_graph", "create_graph"), [(False, False), (True, False), (True, True)]
+)
+def test_graph_has_no_reference_cycles(retain_graph: bool, create_graph: bool) -> None:
+    """Functions that need their output (sigmoid, tanh, exp, max) read it from the node
+    being differentiated: the graph, first and second order, is freed by reference
+    counting alone, also where backward never releases it (retain_graph, or a node that
+    backward does not reach, like the max of a stable softmax, used detached)."""
+    gc.collect()
+    gc.disable()
+    try:
+        x = Tensor([[0.3, -1.2], [2.0, 0.5]], requires_grad=True)
+        m = x.max(1)
+        y = x.sigmoid() * x.tanh() + x.exp() + x.max(0) + (x * x).relu() / (x + 3.0).log()
+        y = y - m.detach()
+        y.sum().backward(retain_graph=retain_graph, create_graph=create_graph)
+        assert x.grad is not None
+        refs = _graph_nodes(y, m, x.grad)
+        assert len(refs) > 10
+        del m
+        if create_graph:
+            g = x.grad
+            x.zero_grad()
+            g.sum().backward()
+            del g
+        del x, y
+        assert [r for r in refs if r() is not None] == []  # freed by reference counting
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_backward_sees_grad_mode_equal_to_create_graph() -> None:
+    """Recording is decided in one place: the engine sets grad mode for the pass and
+    Function.apply reads it; a backward formula never decides it."""
+    seen: list[bool] = []
+
+    class Spy(Function):
+        @staticmethod
+        def forward(ctx: Any, a: Tensor) -> Tensor:
+            return a.f.id_map(a)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Tensor) -> Tensor:
+            seen.append(minitorch.is_grad_enabled())
+            return grad * 1.0
+
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    Spy.apply(x).sum().backward()
+    Spy.apply(x).sum().backward(create_graph=True)
+    assert seen == [False, True] and minitorch.is_grad_enabled()
+
+
+def test_backward_reads_the_output_node_only_while_it_runs() -> None:
+    x = Tensor([0.5, -0.5], requires_grad=True)
+    y = x.sigmoid()
+    assert y.history is not None and y.history.ctx is not None
+    ctx = y.history.ctx
+    assert ctx.saved_values == ()  # the output is not saved (no cycle)
+    y.sum().backward(retain_graph=True)
+    assert ctx.output is None  # type: ignore[attr-defined]
+    s = 1 / (1 + np.exp(-np.array([0.5, -0.5])))
+    assert x.grad is not None
+    np.testing.assert_allclose(x.grad.to_numpy(), s * (1 - s), rtol=1e-12)
 
 
 def test_reductions_keep_dims() -> None:

@@ -1,8 +1,9 @@
 """The per-op fast paths keep the contract: gradients never alias, constants are safe.
 
-Speed comes from shortcuts (cached number constants, NumPy scalars for shape-(1,)
-operands, backward kernels called directly, gradient buffers kept without a copy when
-nothing else can see them). Each test pins a way such a shortcut could leak.
+Speed comes from the shortcuts of ``minitorch/_fastpath.py`` (shared number constants,
+gradient buffers kept without a copy when nothing else can see them), NumPy scalars for
+shape-(1,) operands and the fused backward kernels. Each test pins a way one of them
+could leak.
 """
 
 from __future__ import annotations
