@@ -27,7 +27,7 @@ from .autodiff import Context
 from .fast_conv import Conv1dFun, Conv2dFun, _arr, _needs, _wrap, conv1d, conv2d, fold, unfold
 from .tensor import Tensor
 from .tensor_data import TensorData
-from .tensor_functions import Function, Max
+from .tensor_functions import Function, Max, TensorContext
 
 __all__ = [
     "Conv1dFun",
@@ -256,15 +256,16 @@ class LogSoftmax(Function):
         s = x - m
         with np.errstate(divide="ignore"):
             out = _wrap(a, s - np.log(np.exp(s).sum(axis=dim, keepdims=True)))
-        # ``out`` is the very tensor apply returns and records: under create_graph, e^out
-        # in backward is differentiated back through this Function.
-        ctx.save_for_backward(dim, out)
+        ctx.save_for_backward(dim)
         return out
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
-        dim, out = ctx.saved_values
-        return grad - out.exp() * grad.sum(dim), 0.0
+    def backward(ctx: TensorContext, grad: Tensor) -> tuple[Any, float]:
+        # ctx.output is this Function's result, the recorded node (handed over by the
+        # engine, never saved: saving it would make a reference cycle). Under create_graph,
+        # e^out is differentiated back through this Function.
+        (dim,) = ctx.saved_values
+        return grad - ctx.output.exp() * grad.sum(dim), 0.0
 
 
 def logsoftmax(input: Tensor, dim: int) -> Tensor:

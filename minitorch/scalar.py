@@ -15,7 +15,7 @@ Three kinds of Scalar (the lecture's terminology):
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from itertools import count
 from typing import TYPE_CHECKING, Any, Union
 

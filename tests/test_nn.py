@@ -567,3 +567,24 @@ def test_contract_names_are_exported_from_nn() -> None:
     for name in ["Linear", "Conv2d", "Sequential", "DataLoader", "Adam", "AdamW", "StepLR"]:
         assert hasattr(minitorch, name) and name in minitorch.__all__
     assert minitorch.ReLU is minitorch.tensor_functions.ReLU  # the layer is layers.ReLU
+
+
+def test_recorded_nn_graphs_hold_no_reference_cycles() -> None:
+    """A graph that is dropped without backward is freed by reference counting alone
+    (a Function that saved its own output would keep itself alive in a cycle)."""
+    import gc
+
+    rng = np.random.default_rng(0)
+    x = minitorch.Tensor(rng.normal(size=(2, 1, 4, 4)), requires_grad=True)
+    w = minitorch.Tensor(rng.normal(size=(2, 1, 3, 3)), requires_grad=True)
+    gc.collect()
+    gc.disable()
+    try:
+        z = minitorch.conv2d(x, w)
+        z = minitorch.maxpool2d(z, (2, 2)).view(2, 8)
+        out = minitorch.logsoftmax(z, 1) + minitorch.softmax(z, 1)
+        loss = minitorch.nn.cross_entropy(z, [1, 3]) + out.sum()
+        del z, out, loss
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
