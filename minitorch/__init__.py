@@ -333,3 +333,62 @@ __all__ += [
     "viz",
 ]
 # --- end of the viz block ---------------------------------------------------------------
+
+# --- PyTorch names (issue 10, ops) ------------------------------------------------------
+# Creation lives in ``minitorch.creation`` (``tensor zeros ones rand from_numpy`` are the
+# same functions re-exported above through ``tensor_functions``). ``minitorch.argmax`` stays
+# the course's one-hot mask; ``Tensor.argmax`` gives indices.
+import numpy as _np  # noqa: E402
+
+from . import creation  # noqa: E402
+from .creation import (  # noqa: E402
+    arange,
+    empty,
+    eye,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    numpy_generator,
+    ones_like,
+    rand_like,
+    randn,
+    randn_like,
+    zeros_like,
+)
+from .tensor_functions import LE, Abs, Clamp, Ln, Min, Prod, Sqrt, To, Where, matmul, where  # noqa: E402
+
+float32 = _np.dtype(_np.float32)
+"""PyTorch's dtype names, for ``dtype=minitorch.float32`` (NumPy dtypes work as well)."""
+float64 = _np.dtype(_np.float64)
+
+__all__ += [
+    "LE",
+    "Abs",
+    "Clamp",
+    "Ln",
+    "Min",
+    "Prod",
+    "Sqrt",
+    "To",
+    "Where",
+    "arange",
+    "creation",
+    "empty",
+    "eye",
+    "float32",
+    "float64",
+    "full",
+    "full_like",
+    "linspace",
+    "manual_seed",
+    "matmul",
+    "numpy_generator",
+    "ones_like",
+    "rand_like",
+    "randn",
+    "randn_like",
+    "where",
+    "zeros_like",
+]
+# --- end of the ops block ---------------------------------------------------------------

@@ -86,6 +86,16 @@ def _bdtype(a: Array, b: Array) -> np.dtype[Any]:
     return np.result_type(a.dtype, b.dtype)
 
 
+def _quiet(f: UFn) -> UFn:
+    """``f`` with NumPy's warnings for invalid values and poles silenced (NaN/-inf result)."""
+
+    def run(x: Array) -> Array:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return f(x)
+
+    return run
+
+
 _MAP_TABLE: dict[Callable[..., float], UFn] = {
     operators.neg: np.negative,
     operators.id: _copy,
@@ -96,6 +106,10 @@ _MAP_TABLE: dict[Callable[..., float], UFn] = {
     operators.inv: np.reciprocal,
     operators.tanh: np.tanh,
     nonzero: lambda x: _as(x != 0, x),
+    operators.abs: np.abs,
+    operators.sign: np.sign,
+    operators.sqrt: _quiet(np.sqrt),
+    operators.ln: _quiet(np.log),
 }
 
 _ZIP_TABLE: dict[Callable[..., float], BFn] = {
@@ -107,7 +121,11 @@ _ZIP_TABLE: dict[Callable[..., float], BFn] = {
     operators.lt: lambda a, b: (a < b).astype(_bdtype(a, b)),
     operators.eq: lambda a, b: (a == b).astype(_bdtype(a, b)),
     operators.is_close: lambda a, b: (np.abs(a - b) < 1e-2).astype(_bdtype(a, b)),
+    operators.le: lambda a, b: (a <= b).astype(_bdtype(a, b)),
     operators.max: lambda a, b: np.where(a > b, a, b),
+    operators.min: lambda a, b: np.where(a < b, a, b),
+    operators.clamp_min: lambda x, lo: np.where(x < lo, lo, x).astype(_bdtype(x, lo)),
+    operators.clamp_max: lambda x, hi: np.where(x > hi, hi, x).astype(_bdtype(x, hi)),
     operators.relu_back: _relu_back,
     # The derivative formulas themselves, which are array-safe ...
     operators.log_back: operators.log_back,
@@ -125,6 +143,7 @@ _REDUCE_TABLE: dict[Callable[..., float], np.ufunc] = {
     operators.add: np.add,
     operators.mul: np.multiply,
     operators.max: np.maximum,
+    operators.min: np.minimum,
 }
 
 

@@ -103,6 +103,52 @@ def tanh(x: float) -> float:
     return math.tanh(x)
 
 
+def le(x: float, y: float) -> float:
+    """1.0 if x <= y else 0.0."""
+    return 1.0 if x <= y else 0.0
+
+
+def abs(x: float) -> float:
+    """|x|; abs'(x) = sign(x) (0 at 0, as in PyTorch)."""
+    return math.fabs(x)
+
+
+def sign(x: float) -> float:
+    """1.0 for x > 0, -1.0 for x < 0, 0.0 at 0 (NaN stays NaN)."""
+    if x > 0:
+        return 1.0
+    if x < 0:
+        return -1.0
+    return float(x * 0.0)  # 0.0 (or NaN for NaN)
+
+
+def sqrt(x: float) -> float:
+    """√x (NaN for x < 0, as in PyTorch); sqrt'(x) = 1 / (2√x)."""
+    return math.sqrt(x) if x >= 0 else math.nan
+
+
+def ln(x: float) -> float:
+    """The exact natural logarithm (``log`` adds EPS): -inf at 0, NaN below 0."""
+    if x > 0:
+        return math.log(x)
+    return -math.inf if x == 0 else math.nan
+
+
+def clamp_min(x: float, lo: float) -> float:
+    """lo if x < lo else x (NaN stays NaN): ``max(x, lo)`` that propagates NaN in x."""
+    return float(lo if x < lo else x)
+
+
+def clamp_max(x: float, hi: float) -> float:
+    """hi if x > hi else x (NaN stays NaN): ``min(x, hi)`` that propagates NaN in x."""
+    return float(hi if x > hi else x)
+
+
+def min(x: float, y: float) -> float:
+    """x if x < y else y (exact: no arithmetic is done)."""
+    return float(x if x < y else y)
+
+
 # ---------------------------------------------------------------------------
 # Derivatives: the package's one source of each formula
 # ---------------------------------------------------------------------------
@@ -117,8 +163,18 @@ def tanh(x: float) -> float:
 
 
 def log_back(x: Num, d: Num) -> Num:
-    """d * d/dx ln(x) = d / x."""
+    """d * d/dx ln(x + EPS) = d / (x + EPS): finite at 0, the derivative of ``log``."""
+    return d / (x + EPS)
+
+
+def ln_back(x: Num, d: Num) -> Num:
+    """d * d/dx ln(x) = d / x (the exact logarithm ``ln``)."""
     return d / x
+
+
+def sqrt_out_back(s: Num, d: Num) -> Num:
+    """d * sqrt'(x) from the output s = √x: d / (2s)."""
+    return d / (s * 2.0)
 
 
 def inv_back(x: Num, d: Num) -> Num:

@@ -19,6 +19,7 @@ Reductions keep the reduced dim with size 1, ``t[i, j]`` gives a Python float, a
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterator, Sequence
 from itertools import count
@@ -91,6 +92,33 @@ _TRUE = _Flag(True)
 _FALSE = _Flag(False)
 
 
+class _Size(int):
+    """The value of ``t.size``: the number of elements (an ``int``, as the course has it)
+    that can also be called like PyTorch's ``t.size()``: ``t.size()`` is the shape tuple and
+    ``t.size(d)`` the length of dim ``d`` (negative ``d`` counts from the end)."""
+
+    _shape: tuple[int, ...]
+
+    def __new__(cls, n: int, shape: tuple[int, ...]) -> _Size:
+        obj = super().__new__(cls, n)
+        obj._shape = shape
+        return obj
+
+    def __call__(self, dim: int | None = None) -> Any:
+        shape = self._shape
+        if dim is None:
+            return shape
+        n = len(shape)
+        if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+            raise TypeError(f"size(dim): dim must be an int, got {type(dim).__name__}.")
+        if not -n <= dim < n:
+            raise IndexError(
+                f"size({dim}): dim out of range for a tensor of shape {shape} "
+                f"(use -{n} to {n - 1})."
+            )
+        return shape[dim]
+
+
 def _dtype(dtype: Any) -> np.dtype[Any] | None:
     if dtype is None:
         return None
@@ -130,6 +158,11 @@ def _to_data(v: Any, dtype: np.dtype[Any] | None) -> TensorData:
         f"Tensor(...) needs a number, nested lists, a NumPy array or a TensorData, got "
         f"{type(v).__name__}."
     )
+
+
+def _is_device(v: Any) -> bool:
+    """True for a device name (``"cpu"``, ``"cuda:0"``), as opposed to a dtype name."""
+    return isinstance(v, str) and v.split(":")[0] in ("cpu", "cuda", "mps", "xla", "meta")
 
 
 def _short(v: Any) -> str:
@@ -186,6 +219,10 @@ class Tensor:
     """
 
     __slots__ = ("__weakref__", "_name", "_tensor", "backend", "grad", "history", "unique_id")
+
+    __array_ufunc__ = None
+    """NumPy defers to the Tensor's reflected operators: ``np.float64(2) * t`` and
+    ``np.array([1.0]) * t`` are Tensors that keep the graph (``np.asarray(t)`` still works)."""
 
     _tensor: TensorData
     history: History | None
@@ -246,6 +283,8 @@ class Tensor:
             return b
         if isinstance(b, (float, int)):
             return _fastpath.number(self, b)
+        if isinstance(b, np.generic) or (isinstance(b, np.ndarray) and b.ndim == 0):
+            return _fastpath.number(self, float(b))  # NumPy scalars: np.float64(2.0) * t
         return Tensor(b, backend=self.backend, dtype=self.dtype)
 
     # -- properties ----------------------------------------------------------------
@@ -255,9 +294,11 @@ class Tensor:
         return self._tensor.shape
 
     @property
-    def size(self) -> int:
-        """Number of elements."""
-        return self._tensor.size
+    def size(self) -> _Size:
+        """Number of elements (an int), callable as in PyTorch: ``t.size()`` is the shape,
+        ``t.size(d)`` the length of dim ``d``. (Internal code reads ``t._tensor.size``.)"""
+        td = self._tensor
+        return _Size(td.size, td.shape)
 
     @property
     def dims(self) -> int:
@@ -610,18 +651,27 @@ class Tensor:
     def __rtruediv__(self, b: Any) -> Tensor:
         return tf.Div.apply(self._ensure_tensor(b), self)
 
-    def __matmul__(self, b: Tensor) -> Tensor:
-        return tf.MatMul.apply(self, b if type(b) is Tensor else self._ensure_tensor(b))
+    def __matmul__(self, b: Any) -> Tensor:
+        """Matrix product; 1-D operands follow PyTorch's ``matmul`` (1-D @ 1-D has shape (1,))."""
+        if type(b) is not Tensor:
+            b = self._ensure_tensor(b)
+        if self._tensor.dims == 1 or b._tensor.dims == 1:
+            return tf.matmul(self, b)
+        return tf.MatMul.apply(self, b)
 
     def __rmatmul__(self, b: Any) -> Tensor:
-        return tf.MatMul.apply(self._ensure_tensor(b), self)
+        return self._ensure_tensor(b).__matmul__(self)
 
-    def __pow__(self, p: float) -> Tensor:
-        if isinstance(p, Tensor):
-            if p.size != 1:
-                raise TypeError("tensor ** tensor: only a one-element exponent is supported.")
-            p = p.item()
-        return tf.Pow.apply(self, float(p))
+    def __pow__(self, b: Any) -> Tensor:
+        """``self ** b`` for a number or a tensor ``b`` (broadcasting; both get gradients)."""
+        return tf.Pow.apply(self, b if isinstance(b, Tensor) else self._ensure_tensor(b))
+
+    def __rpow__(self, b: Any) -> Tensor:
+        """``number ** self``: ∂/∂self = b^self · ln b."""
+        return tf.Pow.apply(self._ensure_tensor(b), self)
+
+    def __abs__(self) -> Tensor:
+        return tf.Abs.apply(self)
 
     def __neg__(self) -> Tensor:
         return tf.Neg.apply(self)
@@ -631,6 +681,12 @@ class Tensor:
 
     def __gt__(self, b: Any) -> Tensor:
         return tf.LT.apply(self._ensure_tensor(b), self)
+
+    def __le__(self, b: Any) -> Tensor:
+        return tf.LE.apply(self, self._ensure_tensor(b))
+
+    def __ge__(self, b: Any) -> Tensor:
+        return tf.LE.apply(self._ensure_tensor(b), self)
 
     def __eq__(self, b: Any) -> Tensor:  # type: ignore[override]
         return tf.EQ.apply(self, self._ensure_tensor(b))
@@ -665,28 +721,33 @@ class Tensor:
         """1.0 where |x - y| < 1e-2, else 0.0."""
         return tf.IsClose.apply(self, self._ensure_tensor(y))
 
-    def sum(self, dim: int | None = None, keepdim: bool = True) -> Tensor:
-        """Sum along ``dim`` (kept with size 1), or of everything (shape ``(1,)``)."""
+    def sum(self, dim: Any = None, keepdim: bool = True) -> Tensor:
+        """Sum along ``dim`` (an int or a tuple of ints; kept with size 1 unless
+        ``keepdim=False``), or of everything (shape ``(1,)``)."""
         out = tf.Sum.apply(self, dim)
-        return out if keepdim or dim is None else out._squeeze(dim)
+        return out if keepdim or dim is None else out._drop_dims(dim)
 
-    def mean(self, dim: int | None = None, keepdim: bool = True) -> Tensor:
-        """Mean along ``dim`` (``sum(dim) / shape[dim]``), or of everything (shape ``(1,)``)."""
+    def mean(self, dim: Any = None, keepdim: bool = True) -> Tensor:
+        """Mean along ``dim`` (an int or a tuple; ``sum(dim) / n``), or of everything (shape
+        ``(1,)``); NaN for no elements."""
         out = tf.Mean.apply(self, dim)
-        return out if keepdim or dim is None else out._squeeze(dim)
+        return out if keepdim or dim is None else out._drop_dims(dim)
 
-    def max(self, dim: int | None = None, keepdim: bool = True) -> Tensor:
-        """Maximum along ``dim`` (kept with size 1), or of everything; grad to every tie."""
+    def max(self, dim: Any = None, keepdim: bool = True) -> Tensor:
+        """Maximum along ``dim`` (an int or a tuple; kept with size 1), or of everything;
+        grad to every tie. The values only (the course's contract; ``argmax`` gives indices)."""
         out = tf.Max.apply(self, dim)
-        return out if keepdim or dim is None else out._squeeze(dim)
+        return out if keepdim or dim is None else out._drop_dims(dim)
 
-    def all(self, dim: int | None = None) -> Tensor:
-        """1.0 where every element (along ``dim``) is non-zero, else 0.0."""
-        return tf.All.apply(self, dim)
+    def all(self, dim: Any = None, keepdim: bool = True) -> Tensor:
+        """1.0 where every element (along ``dim``, an int or a tuple) is non-zero, else 0.0."""
+        out = tf.All.apply(self, dim)
+        return out if keepdim or dim is None else out._drop_dims(dim)
 
-    def _squeeze(self, dim: int) -> Tensor:
-        d = dim + self.dims if dim < 0 else dim
-        shape = self.shape[:d] + self.shape[d + 1 :]
+    def _drop_dims(self, dim: Any) -> Tensor:
+        """This reduction result without the (size-1) dims ``dim``; shape ``(1,)`` at least."""
+        ds = tf._dims(self, dim) or ()
+        shape = tuple(n for i, n in enumerate(self.shape) if i not in ds)
         return self.contiguous().view(*(shape or (1,)))
 
     def permute(self, *order: Any) -> Tensor:
@@ -700,6 +761,189 @@ class Tensor:
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             return tf.View.apply(self, shape[0])
         return tf.View.apply(self, shape)
+
+    # -- PyTorch names: elementwise, reductions, conversion (issue 10) --------------------
+    def abs(self) -> Tensor:
+        """|x| elementwise; derivative sign(x) (0 at 0)."""
+        return tf.Abs.apply(self)
+
+    def sqrt(self) -> Tensor:
+        """√x elementwise (NaN below 0); derivative 1 / (2√x)."""
+        return tf.Sqrt.apply(self)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        """Values limited to [min, max] (numbers or tensors; either may be None).
+
+        Derivative 1 where min ≤ x ≤ max, else 0 (tensor bounds get the gradient where
+        they are chosen). NaN stays NaN.
+        """
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must not be None.")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            out = self
+            if min is not None:
+                out = tf.where(out < min, min, out)
+            if max is not None:
+                out = tf.where(out > max, max, out)
+            return out
+        return tf.Clamp.apply(self, min, max)
+
+    clip = clamp
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """This tensor where ``condition`` is non-zero, else ``other`` (broadcasting)."""
+        return tf.where(condition, self, other)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """``value`` where ``mask`` is non-zero, else this tensor; the shape stays this one.
+
+        ``value`` is a number or a one-element tensor (which then gets the gradient).
+        """
+        if isinstance(value, Tensor) and value._tensor.size != 1:
+            raise IndexingError(
+                f"masked_fill: value must be a number or a one-element tensor, got shape "
+                f"{value.shape}; for a tensor of values use where(mask, values, x)."
+            )
+        out = tf.where(mask, value, self)
+        if out.shape != self.shape:
+            raise IndexingError(
+                f"masked_fill: the mask of shape {getattr(mask, 'shape', None)} must broadcast "
+                f"to the tensor's shape {self.shape}."
+            )
+        return out
+
+    def min(self, dim: Any = None, keepdim: bool = True) -> Tensor:
+        """Minimum along ``dim`` (an int or a tuple; kept with size 1), or of everything;
+        grad to every tie. The values only (``argmin`` gives indices)."""
+        out = tf.Min.apply(self, dim)
+        return out if keepdim or dim is None else out._drop_dims(dim)
+
+    def prod(self, dim: Any = None, keepdim: bool = True) -> Tensor:
+        """Product along ``dim`` (an int or a tuple; kept with size 1), or of everything;
+        exact gradients with zeros in the input (the product of the others)."""
+        if dim is None:
+            return tf.Prod.apply(self, None)
+        out = self
+        for d in tf._dims(self, dim) or ():
+            out = tf.Prod.apply(out, d)
+        return out if keepdim else out._drop_dims(dim)
+
+    def var(
+        self,
+        dim: Any = None,
+        unbiased: bool | None = None,
+        keepdim: bool = True,
+        *,
+        correction: float | None = None,
+    ) -> Tensor:
+        """Σ (x − mean)² / (n − correction) along ``dim`` (an int, a tuple, or everything).
+
+        ``correction`` defaults to 1 (Bessel's; ``unbiased=False`` means 0); n ≤ correction
+        gives inf or NaN, as in PyTorch.
+        """
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        elif unbiased is not None:
+            raise TypeError("var/std: pass either unbiased or correction, not both.")
+        ds = tf._dims(self, dim)
+        n = self._tensor.size if ds is None else math.prod(self.shape[d] for d in ds)
+        centred = self - self.mean(ds)
+        s = (centred * centred).sum(ds)
+        denom = n - correction
+        out = s * (1.0 / denom) if denom > 0 else s * math.inf
+        return out if keepdim or ds is None else out._drop_dims(ds)
+
+    def std(
+        self,
+        dim: Any = None,
+        unbiased: bool | None = None,
+        keepdim: bool = True,
+        *,
+        correction: float | None = None,
+    ) -> Tensor:
+        """√var (same arguments as ``var``)."""
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Indices of the maxima along ``dim`` (the first of ties), or into the flattened tensor.
+
+        A constant float64 tensor (PyTorch gives int64; minitorch tensors are float).
+        ``minitorch.argmax(t, dim)`` is the course's one-hot mask, a different thing.
+        """
+        return self._arg_extremum("argmax", dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Indices of the minima along ``dim`` (the first of ties), as float64; see argmax."""
+        return self._arg_extremum("argmin", dim, keepdim)
+
+    def _arg_extremum(self, name: str, dim: Any, keepdim: bool) -> Tensor:
+        tf._nonempty_dims(name, self, dim)
+        arr = self._tensor._array
+        find = np.argmax if name == "argmax" else np.argmin
+        if dim is None:
+            idx = np.array([find(arr.reshape(-1))])
+            if keepdim:
+                idx = idx.reshape((1,) * arr.ndim)
+        else:
+            (d,) = tf._dims(self, dim) or (0,)
+            idx = find(arr, axis=d, keepdims=keepdim)
+        return self._new(TensorData._from_array(np.asarray(idx, dtype=np.float64)))
+
+    def clone(self) -> Tensor:
+        """A copy with its own memory (contiguous); gradients flow back to this tensor."""
+        return tf.Copy.apply(self)
+
+    def float(self) -> Tensor:
+        """This tensor as float32 (PyTorch's ``float``); itself if already float32."""
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        """This tensor as float64 (PyTorch's ``double``); itself if already float64."""
+        return self.to(np.float64)
+
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False) -> Tensor:
+        """This tensor with another dtype and/or backend, differentiably.
+
+        ``to(np.float32)``, ``to("float64")``, ``to(other_tensor)`` (its dtype and backend),
+        ``to(backend)``, ``to("cpu")`` (minitorch computes on the CPU: no change). Returns
+        this very tensor when nothing changes (unless ``copy=True``).
+        """
+        backend = self.backend
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, backend = a.dtype, a.backend
+            elif isinstance(a, TensorBackend):
+                backend = a
+            elif isinstance(a, str) and _is_device(a):
+                device = a
+            else:
+                dtype = a
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise ValueError(
+                f"to({device!r}): minitorch computes on the CPU with NumPy; only the device "
+                "'cpu' exists. Choose a backend with to(backend) instead."
+            )
+        dt = _dtype(dtype) or self.dtype
+        if dt == self.dtype and backend is self.backend:
+            return tf.Copy.apply(self) if copy else self
+        return tf.To.apply(self, dt, backend)
+
+    def numel(self) -> int:
+        """Number of elements."""
+        return int(self._tensor.size)
+
+    def dim(self) -> int:
+        """Number of dimensions (PyTorch's name; ``dims`` is the course's)."""
+        return self._tensor.dims
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self._tensor.dims
+
+    def tolist(self) -> Any:
+        """The values as nested Python lists of floats (a one-element tensor gives ``[x]``)."""
+        return self._tensor._array.tolist()
 
     def expand(self, other: Tensor) -> Tensor:
         """``other`` (a gradient broadcastable with this shape) brought to exactly this shape.

@@ -38,7 +38,6 @@ checks its first and second derivatives)::
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -46,17 +45,20 @@ import numpy as np
 
 from . import operators
 from .autodiff import Context, History, grads_tuple, is_grad_enabled
+from .creation import from_numpy, ones, rand, tensor, zeros  # the course's place for them
 from .gradcheck import grad_central_difference, grad_check, gradcheck  # the course's names
 from .tensor import Tensor, _Param
 from .tensor_data import IndexingError, TensorData
-from .tensor_ops import TensorBackend
 
 __all__ = [
     "EQ",
+    "LE",
     "LT",
+    "Abs",
     "Add",
     "All",
     "BroadcastTo",
+    "Clamp",
     "Copy",
     "Div",
     "Exp",
@@ -64,32 +66,40 @@ __all__ = [
     "GetItem",
     "Inv",
     "IsClose",
+    "Ln",
     "Log",
     "MatMul",
     "Max",
     "Mean",
+    "Min",
     "Mul",
     "Neg",
     "Permute",
     "Pow",
+    "Prod",
     "ReLU",
     "ReLUBackward",
     "Sigmoid",
     "SigmoidBackward",
+    "Sqrt",
     "Sub",
     "Sum",
     "SumTo",
     "Tanh",
     "TanhBackward",
     "TensorContext",
+    "To",
     "View",
+    "Where",
     "from_numpy",
     "grad_central_difference",
     "grad_check",
     "gradcheck",
+    "matmul",
     "ones",
     "rand",
     "tensor",
+    "where",
     "zeros",
 ]
 
@@ -247,6 +257,42 @@ def _dim(a: Tensor, dim: Any) -> int | None:
     return d
 
 
+def _dims(a: Tensor, dim: Any) -> tuple[int, ...] | None:
+    """Normalise a dim argument (an int, a tuple/list of ints, a Tensor of them, or None).
+
+    Negative dims count from the end; the result is sorted. Out-of-range or repeated
+    dims raise ``IndexingError``.
+    """
+    if dim is None:
+        return None
+    ds = _ints(dim)
+    n = a._tensor.dims
+    out = []
+    for d in ds:
+        if not -n <= d < n:
+            raise IndexingError(
+                f"dim {d} is out of range for a tensor of shape {a.shape} (use -{n} to {n - 1})."
+            )
+        out.append(d + n if d < 0 else d)
+    if len(set(out)) != len(out):
+        raise IndexingError(f"dim {dim!r}: a dim appears more than once in the list of dims.")
+    return tuple(sorted(out))
+
+
+def _nonempty_dims(name: str, a: Tensor, dim: Any) -> tuple[int, ...] | None:
+    """``_dims``, checking that every reduced dim has elements (max/min of nothing)."""
+    ds = _dims(a, dim)
+    empty = a._tensor.size == 0 if ds is None else any(a.shape[d] == 0 for d in ds)
+    if empty:
+        where = "the tensor" if ds is None else f"dim {ds if len(ds) > 1 else ds[0]}"
+        raise IndexingError(
+            f"{name}(): Expected reduction dim to have non-zero size: {where} of shape "
+            f"{a.shape} is empty, and the {name} of no elements is undefined. Reduce a "
+            "non-empty dim, or check the size first."
+        )
+    return ds
+
+
 def _grads(ctx: Context, g: Any) -> tuple[Any, ...]:
     """``g`` for the first input and 0.0 for the parameter arguments after it."""
     n = len(getattr(ctx, "needs_input_grad", ())) or 1
@@ -357,24 +403,61 @@ class Div(Function):
 
 
 class Pow(Function):
-    """f(a) = a^p for a number p;  ∂f/∂a = p · a^(p-1)."""
+    """f(a, b) = a^b (broadcasting; ``b`` a tensor or a number).
+
+    ∂f/∂a = b·a^(b−1) (0 where b = 0),  ∂f/∂b = a^b·ln a (0 where a = 0 and b ≥ 0),
+    as in PyTorch. Both inputs get gradients, a one-element ``b`` included.
+    """
 
     @staticmethod
-    def forward(ctx: Context, a: Tensor, p: Any) -> Tensor:
-        exponent = float(p.item()) if isinstance(p, Tensor) else float(p)
-        ctx.save_for_backward(a, exponent)
-        return a.f.pow_zip(a, a._ensure_tensor(exponent))
+    def forward(ctx: Context, a: Tensor, b: Any) -> Tensor:
+        if not isinstance(b, Tensor):  # a number exponent: a parameter argument
+            b = a._ensure_tensor(float(b))
+        ctx.save_for_backward(a, b)
+        return a.f.pow_zip(a, b)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
-        a, p = ctx.saved_values
-        if p == 0.0:  # a^0 = 1 everywhere (the formula would give 0 · a^-1, NaN at 0)
-            return grad * 0.0, 0.0
-        return grad * (a ** (p - 1.0) * p), 0.0
+    def backward(ctx: TensorContext, grad: Tensor) -> tuple[Any, Any]:
+        a, b = ctx.saved_values
+        need_a, need_b = _needs(ctx, 2)
+        ga: Any = 0.0
+        gb: Any = 0.0
+        if need_a:
+            if b.history is None and b._tensor.size == 1:  # a constant exponent p
+                p = float(b._tensor._array.reshape(-1)[0])
+                # a^0 = 1 everywhere (the formula would give 0 · a^-1, NaN at 0)
+                ga = grad * 0.0 if p == 0.0 else grad * (a ** (p - 1.0) * p)
+            else:
+                zero = b._ensure_tensor(0.0)
+                ga = grad * Where.apply(b.f.eq_zip(b, zero), zero, b * a ** (b - 1.0))
+        if need_b:
+            zero = a._ensure_tensor(0.0)
+            flat = a.f.mul_zip(a.f.eq_zip(a, zero), b.f.le_zip(zero, b))  # a = 0, b ≥ 0
+            gb = grad * Where.apply(flat, zero, ctx.output * Ln.apply(a))
+        return ga, gb
+
+
+class Ln(Function):
+    """f(a) = ln a, the exact logarithm (-inf at 0, NaN below);  ∂f/∂a = 1/a.
+
+    ``Tensor.log`` is the course's ln(a + 1e-6) (``Log``); ``Ln`` is the exact one that
+    ∂(a^b)/∂b = a^b·ln a needs.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        ctx.save_for_backward(a)
+        return a.f.ln_map(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        a: Tensor
+        (a,) = ctx.saved_values
+        return operators.ln_back(a, grad)
 
 
 class Log(Function):
-    """f(a) = ln(a + 1e-6);  ∂f/∂a = 1/a (``operators.log_back``)."""
+    """f(a) = ln(a + 1e-6);  ∂f/∂a = 1/(a + 1e-6) (``operators.log_back``)."""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor) -> Tensor:
@@ -549,14 +632,18 @@ class IsClose(_Comparison):
 
 
 class Sum(Function):
-    """f(a) = Σ_dim a (shape: ``dim`` kept as 1; no dim → (1,));  ∂f/∂a = 1 (grad broadcast)."""
+    """f(a) = Σ_dim a (``dim`` an int, a tuple of ints or None; reduced dims kept as 1;
+    no dim → (1,));  ∂f/∂a = 1 (grad broadcast back)."""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, dim: Any = None) -> Tensor:
-        d = _dim(a, dim)
-        if d is None:
+        ds = _dims(a, dim)
+        if ds is None:
             return _full_reduce(a, a.f.add_reduce)
-        return a.f.add_reduce(a, d)
+        out = a
+        for d in ds:
+            out = a.f.add_reduce(out, d)
+        return out
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, ...]:
@@ -564,15 +651,16 @@ class Sum(Function):
 
 
 class Mean(Function):
-    """f(a) = Σ_dim a / n (n = shape[dim], or size);  ∂f/∂a = 1/n."""
+    """f(a) = Σ_dim a / n (n = the number of elements reduced; NaN when n = 0);  ∂f/∂a = 1/n."""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, dim: Any = None) -> Tensor:
-        d = _dim(a, dim)
-        n = a.size if d is None else a.shape[d]
+        ds = _dims(a, dim)
+        n = a._tensor.size if ds is None else math.prod(a.shape[d] for d in ds)
         ctx.save_for_backward(float(n))
-        s = _full_reduce(a, a.f.add_reduce) if d is None else a.f.add_reduce(a, d)
-        return a.f.div_zip(s, a._ensure_tensor(float(n)))
+        s = Sum.forward(ctx, a, ds)
+        with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as in PyTorch
+            return a.f.div_zip(s, a._ensure_tensor(float(n)))
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, ...]:
@@ -580,36 +668,266 @@ class Mean(Function):
         return _grads(ctx, grad / n)
 
 
+def _extremum(ctx: Context, a: Tensor, dim: Any, name: str) -> Tensor:
+    """The max or min (``name``) of ``a`` along ``dim`` with the backend's reduction."""
+    ds = _nonempty_dims(name, a, dim)
+    ctx.save_for_backward(a)
+    reduce = a.f.max_reduce if name == "max" else a.f.min_reduce
+    if ds is None:
+        return _full_reduce(a, reduce)
+    out = a
+    for d in ds:
+        out = reduce(out, d)
+    return out
+
+
+def _extremum_backward(ctx: TensorContext, grad: Tensor) -> tuple[Any, ...]:
+    """grad to every element equal to the result (every tie), 0 elsewhere."""
+    (a,) = ctx.saved_values
+    hit = a.f.eq_zip(a, ctx.output)  # piecewise constant in a: a constant mask
+    return _grads(ctx, grad * hit)
+
+
 class Max(Function):
-    """f(a) = max_dim a;  ∂f/∂a = 1 where a equals the max (every tie), else 0."""
+    """f(a) = max_dim a (``dim`` an int, a tuple or None);  ∂f/∂a = 1 where a equals the max
+    (every tie), else 0."""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, dim: Any = None) -> Tensor:
-        d = _dim(a, dim)
-        ctx.save_for_backward(a)
-        return _full_reduce(a, a.f.max_reduce) if d is None else a.f.max_reduce(a, d)
+        return _extremum(ctx, a, dim, "max")
+
+    backward = staticmethod(_extremum_backward)
+
+
+class Min(Function):
+    """f(a) = min_dim a (``dim`` an int, a tuple or None);  ∂f/∂a = 1 where a equals the min
+    (every tie), else 0."""
 
     @staticmethod
-    def backward(ctx: TensorContext, grad: Tensor) -> tuple[Any, ...]:
-        (a,) = ctx.saved_values
-        argmax = a.f.eq_zip(a, ctx.output)  # piecewise constant in a: a constant mask
-        return _grads(ctx, grad * argmax)
+    def forward(ctx: Context, a: Tensor, dim: Any = None) -> Tensor:
+        return _extremum(ctx, a, dim, "min")
+
+    backward = staticmethod(_extremum_backward)
 
 
 class All(Function):
-    """f(a) = 1.0 if every element along ``dim`` is non-zero else 0.0 (mul-reduce of a ≠ 0)."""
+    """f(a) = 1.0 if every element along ``dim`` (an int, a tuple or None) is non-zero,
+    else 0.0 (mul-reduce of a ≠ 0)."""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, dim: Any = None) -> Tensor:
-        d = _dim(a, dim)
+        ds = _dims(a, dim)
         ctx.save_for_backward(a)
         nz = a.f.nonzero_map(a)
-        return _full_reduce(nz, a.f.mul_reduce) if d is None else a.f.mul_reduce(nz, d)
+        if ds is None:
+            return _full_reduce(nz, a.f.mul_reduce)
+        for d in ds:
+            nz = a.f.mul_reduce(nz, d)
+        return nz
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, ...]:
         (a,) = ctx.saved_values
         return _grads(ctx, _zeros_like(a))
+
+
+# ---------------------------------------------------------------------------
+# PyTorch names (issue 10): abs, sqrt, clamp, where, <=, prod, dtype conversion, 1-D matmul
+# ---------------------------------------------------------------------------
+
+
+class Abs(Function):
+    """f(a) = |a|;  ∂f/∂a = sign(a) (0 at 0, as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        ctx.save_for_backward(a)
+        return a.f.abs_map(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        a: Tensor
+        (a,) = ctx.saved_values
+        return grad * a.f.sign_map(a)  # piecewise constant in a: a constant mask
+
+
+class Sqrt(Function):
+    """f(a) = √a (NaN below 0);  ∂f/∂a = 1/(2√a), from the output (``operators.sqrt_out_back``)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor) -> Tensor:
+        return a.f.sqrt_map(a)
+
+    @staticmethod
+    def backward(ctx: TensorContext, grad: Tensor) -> Tensor:
+        with np.errstate(divide="ignore"):  # ∞ at 0, as in PyTorch
+            return operators.sqrt_out_back(ctx.output, grad)
+
+
+class Clamp(Function):
+    """f(a) = min(max(a, lo), hi) for numbers lo, hi (either may be None; NaN stays NaN).
+
+    ∂f/∂a = 1 where lo ≤ a ≤ hi, else 0 (as in PyTorch: the bounds themselves pass the
+    gradient).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, lo: Any, hi: Any) -> Tensor:
+        ctx.save_for_backward(a, lo, hi)
+        out = a
+        if lo is not None:
+            out = a.f.clamp_min_zip(out, a._ensure_tensor(float(lo)))
+        if hi is not None:
+            out = a.f.clamp_max_zip(out, a._ensure_tensor(float(hi)))
+        return out if out is not a else a.f.id_map(a)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, float, float]:
+        a, lo, hi = ctx.saved_values
+        inside: Tensor | None = None
+        if lo is not None:
+            inside = a.f.le_zip(a._ensure_tensor(float(lo)), a)
+        if hi is not None:
+            below = a.f.le_zip(a, a._ensure_tensor(float(hi)))
+            inside = below if inside is None else a.f.mul_zip(inside, below)
+        return (grad if inside is None else grad * inside), 0.0, 0.0
+
+
+class Where(Function):
+    """f(c, x, y) = x where c ≠ 0, else y (all three broadcast);  ∂f/∂x = [c ≠ 0],
+    ∂f/∂y = [c = 0], no gradient to c.
+
+    A selection, not arithmetic: the other branch's value never leaks in (an ∞ or NaN
+    there does not reach the result, nor its gradient).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, c: Tensor, x: Tensor, y: Tensor) -> Tensor:
+        ctx.save_for_backward(c)
+        ca, xa, ya = c._tensor._array, x._tensor._array, y._tensor._array
+        try:
+            out = np.where(ca != 0, xa, ya)
+        except ValueError:
+            raise IndexingError(
+                f"where: the condition {c.shape}, x {x.shape} and y {y.shape} do not "
+                "broadcast to one shape."
+            ) from None
+        return x._new(TensorData._from_array(np.ascontiguousarray(out)))
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any, Any]:
+        (c,) = ctx.saved_values
+        _, need_x, need_y = _needs(ctx, 3)
+        zero = grad._ensure_tensor(0.0)
+        return (
+            0.0,
+            Where.apply(c, grad, zero) if need_x else 0.0,
+            Where.apply(c, zero, grad) if need_y else 0.0,
+        )
+
+
+def where(condition: Tensor, x: Any, y: Any) -> Tensor:
+    """``x`` where ``condition`` is non-zero, else ``y`` (tensors or numbers, broadcasting)."""
+    if not isinstance(condition, Tensor):
+        raise TypeError(
+            f"where: the condition must be a Tensor, got {type(condition).__name__} (e.g. `x > 0`)."
+        )
+    like = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else condition
+    return Where.apply(condition, like._ensure_tensor(x), like._ensure_tensor(y))
+
+
+class LE(_Comparison):
+    """f(a, b) = 1.0 if a <= b else 0.0;  derivatives 0."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return a.f.le_zip(a, b)
+
+
+class Prod(Function):
+    """f(a) = Π_dim a (``dim`` an int or None; kept as 1);  ∂f/∂a_i = Π_{j≠i} a_j.
+
+    Without zeros in ``a`` that is out / a_i (as PyTorch computes it); with zeros, the
+    product of the others is formed for each i (exact; O(n) memory per element).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, dim: Any = None) -> Tensor:
+        ds = _dims(a, dim)
+        if ds is not None and len(ds) != 1:
+            raise IndexingError(
+                f"Prod takes one dim or None, got {dim!r} (Tensor.prod takes more)."
+            )
+        d = None if ds is None else ds[0]
+        ctx.save_for_backward(a, d)
+        return _full_reduce(a, a.f.mul_reduce) if d is None else a.f.mul_reduce(a, d)
+
+    @staticmethod
+    def backward(ctx: TensorContext, grad: Tensor) -> tuple[Any, ...]:
+        a, d = ctx.saved_values
+        if not (a._tensor._array == 0).any():
+            return _grads(ctx, grad * (ctx.output / a))
+        return _grads(ctx, grad * _product_of_others(a, d))
+
+
+def _product_of_others(a: Tensor, d: int | None) -> Tensor:
+    """o with o_i = Π_{j≠i} a_j along ``d`` (or over everything): exact with zeros, in Tensor
+    operations (so differentiable again)."""
+    if d is None:
+        flat = a.contiguous().view(a._tensor.size)
+        return _product_of_others(flat, 0).view(*a.shape)
+    shape = a.shape
+    n = shape[d]
+    rows = a.contiguous().view(*shape[:d], 1, *shape[d:])  # [..., i, j, ...] = a_j
+    eye = np.eye(n, dtype=a.dtype).reshape((n, n) + (1,) * (len(shape) - d - 1))
+    diag = a._new(TensorData._from_array(eye))
+    others = Where.apply(diag, a._ensure_tensor(1.0), rows)  # a_j, 1 where j = i
+    return Prod.apply(others, d + 1).contiguous().view(*shape)
+
+
+class To(Function):
+    """f(a) = a as another dtype and/or backend (the values rounded to the dtype);
+    ∂f/∂a = 1 (grad converted back to a's dtype and backend)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, dtype: Any, backend: Any) -> Tensor:
+        ctx.save_for_backward(a.dtype, a.backend)
+        arr = a._tensor._array.astype(dtype)
+        return Tensor(TensorData._from_array(arr), backend=backend)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, float, float]:
+        dtype, backend = ctx.saved_values
+        if grad.dtype == dtype and grad.backend is backend:
+            return grad, 0.0, 0.0
+        return To.apply(grad, dtype, backend), 0.0, 0.0
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` with PyTorch's rules for 1-D operands (``MatMul`` for the rest).
+
+    1-D @ 1-D is the dot product, of shape (1,) (minitorch has no 0-d tensors); a 1-D
+    ``a`` is a row (1, n) and a 1-D ``b`` a column (n, 1), the added dim removed after.
+    """
+    da, db = a._tensor.dims, b._tensor.dims
+    if da != 1 and db != 1:
+        return MatMul.apply(a, b)
+    if a.shape[-1] != b.shape[0 if db == 1 else -2]:
+        raise IndexingError(
+            f"matmul: shapes {a.shape} and {b.shape} do not multiply: the last dim of a "
+            f"({a.shape[-1]}) must equal {'the length of b' if db == 1 else 'b.shape[-2]'} "
+            f"({b.shape[0] if db == 1 else b.shape[-2]})."
+        )
+    x = a.contiguous().view(1, a.shape[0]) if da == 1 else a
+    y = b.contiguous().view(b.shape[0], 1) if db == 1 else b
+    out = MatMul.apply(x, y)
+    shape = out.shape
+    if da == 1 and db == 1:
+        return out.view(1)
+    if db == 1:
+        return out.view(*shape[:-1])
+    return out.view(*shape[:-2], shape[-1])
 
 
 # ---------------------------------------------------------------------------
@@ -778,67 +1096,3 @@ class MatMul(Function):
         a, b = ctx.saved_values
         need_a, need_b = _needs(ctx, 2)
         return (grad @ b.T if need_a else 0.0, a.T @ grad if need_b else 0.0)
-
-
-# ---------------------------------------------------------------------------
-# Making tensors
-# ---------------------------------------------------------------------------
-
-
-def _shape_arg(shape: Any) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
-    return tuple(int(s) for s in shape)
-
-
-def tensor(
-    ls: Any,
-    backend: TensorBackend | None = None,
-    requires_grad: bool = False,
-    dtype: Any = None,
-) -> Tensor:
-    """A tensor from (nested) lists or tuples of numbers; the shape follows the nesting.
-
-    ``tensor([[1, 2], [3, 4]])`` has shape (2, 2); ragged nesting raises a ValueError.
-    """
-    return Tensor(ls, backend=backend, requires_grad=requires_grad, dtype=dtype)
-
-
-def zeros(shape: Any, backend: TensorBackend | None = None, dtype: Any = None) -> Tensor:
-    """A tensor of zeros of ``shape`` (a constant)."""
-    return Tensor(np.zeros(_shape_arg(shape)), backend=backend, dtype=dtype)
-
-
-def ones(shape: Any, backend: TensorBackend | None = None, dtype: Any = None) -> Tensor:
-    """A tensor of ones of ``shape`` (a constant)."""
-    return Tensor(np.ones(_shape_arg(shape)), backend=backend, dtype=dtype)
-
-
-def rand(
-    shape: Any,
-    backend: TensorBackend | None = None,
-    requires_grad: bool = False,
-    dtype: Any = None,
-) -> Tensor:
-    """Uniform [0, 1) values from Python's ``random`` (reproducible after ``random.seed``)."""
-    s = _shape_arg(shape)
-    vals = [random.random() for _ in range(math.prod(s))]
-    return Tensor(
-        np.array(vals, dtype=np.float64).reshape(s),
-        backend=backend,
-        requires_grad=requires_grad,
-        dtype=dtype,
-    )
-
-
-def from_numpy(
-    array: Any, backend: TensorBackend | None = None, requires_grad: bool = False
-) -> Tensor:
-    """A tensor sharing memory with a float32/float64 NumPy array (other dtypes are copied)."""
-    arr = np.asarray(array)
-    if arr.dtype not in (np.float32, np.float64):
-        arr = arr.astype(np.float64)
-    t = Tensor(TensorData._from_array(arr), backend=backend)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t

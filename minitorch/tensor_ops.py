@@ -126,10 +126,11 @@ class TensorBackend:
     """The table of tensor kernels built from one ``TensorOps`` class.
 
     Attributes (all callables on Tensors): maps ``neg_map sigmoid_map relu_map log_map
-    exp_map id_map inv_map tanh_map nonzero_map`` and ``id_cmap``; zips ``add_zip mul_zip
-    sub_zip div_zip pow_zip lt_zip eq_zip is_close_zip relu_back_zip log_back_zip
-    inv_back_zip sigmoid_out_back_zip tanh_out_back_zip``; reductions ``add_reduce``
-    (start 0.0), ``mul_reduce`` (start 1.0), ``max_reduce`` (start -inf);
+    exp_map id_map inv_map tanh_map nonzero_map abs_map sign_map sqrt_map ln_map`` and
+    ``id_cmap``; zips ``add_zip mul_zip sub_zip div_zip pow_zip lt_zip le_zip eq_zip
+    is_close_zip clamp_min_zip clamp_max_zip relu_back_zip log_back_zip inv_back_zip
+    sigmoid_out_back_zip tanh_out_back_zip``; reductions ``add_reduce`` (start 0.0),
+    ``mul_reduce`` (start 1.0), ``max_reduce`` (start -inf), ``min_reduce`` (start inf);
     ``matrix_multiply``; flag ``cuda``.
     """
 
@@ -146,6 +147,10 @@ class TensorBackend:
         self.inv_map = ops.map(operators.inv)
         self.tanh_map = ops.map(operators.tanh)
         self.nonzero_map = ops.map(nonzero)
+        self.abs_map = ops.map(operators.abs)
+        self.sign_map = ops.map(operators.sign)
+        self.sqrt_map = ops.map(operators.sqrt)
+        self.ln_map = ops.map(operators.ln)
         # Zips
         self.add_zip = ops.zip(operators.add)
         self.mul_zip = ops.zip(operators.mul)
@@ -155,6 +160,9 @@ class TensorBackend:
         self.lt_zip = ops.zip(operators.lt)
         self.eq_zip = ops.zip(operators.eq)
         self.is_close_zip = ops.zip(operators.is_close)
+        self.le_zip = ops.zip(operators.le)
+        self.clamp_min_zip = ops.zip(operators.clamp_min)
+        self.clamp_max_zip = ops.zip(operators.clamp_max)
         self.relu_back_zip = ops.zip(operators.relu_back)
         self.log_back_zip = ops.zip(operators.log_back)
         self.inv_back_zip = ops.zip(operators.inv_back)
@@ -164,6 +172,7 @@ class TensorBackend:
         self.add_reduce = ops.reduce(operators.add, 0.0)
         self.mul_reduce = ops.reduce(operators.mul, 1.0)
         self.max_reduce = ops.reduce(operators.max, -math.inf)
+        self.min_reduce = ops.reduce(operators.min, math.inf)
         self.matrix_multiply = ops.matrix_multiply
         self.cuda = ops.cuda
 
@@ -183,8 +192,8 @@ def matmul_shape(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> tuple[in
     """
     if len(a_shape) < 2 or len(b_shape) < 2:
         raise IndexingError(
-            f"MatMul: shapes {a_shape} and {b_shape}: both operands need at least 2 dims "
-            "(use .view(1, n) or .view(n, 1) for vectors)."
+            f"MatMul: shapes {a_shape} and {b_shape}: the backend kernel needs at least 2 "
+            "dims on both sides (`a @ b` on Tensors also takes 1-D operands)."
         )
     if a_shape[-1] != b_shape[-2]:
         raise IndexingError(

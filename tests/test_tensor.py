@@ -141,6 +141,67 @@ OPS: list[Op] = [
     # matrix product (batch dims broadcast)
     Op("matmul", lambda a, b: a @ b, arity=2, matmul=True),
     Op("matmul_relu_sum", lambda a, b: (a @ b).relu().sum(-2, keepdim=True), arity=2, matmul=True),
+    # issue 10: ops
+    Op("abs", lambda a: a.abs(), away_from_zero=True),
+    Op("abs_builtin", lambda a: abs(a * 2.0), away_from_zero=True),
+    Op("sqrt_method", lambda a: a.sqrt(), lo=0.5),
+    Op("clamp", lambda a: a.clamp(-0.5, 0.7)),
+    Op("clamp_min", lambda a: a.clamp(min=0.1)),
+    Op("clip_max", lambda a: a.clip(max=0.3)),
+    Op("clamp_tensor", lambda a, b: a.clamp(min=b), arity=2),
+    Op("where", lambda a, b: a.where(a > 0, b), arity=2, away_from_zero=True),
+    Op("where_number", lambda a: a.where(a < 0, 0.5), away_from_zero=True),
+    Op("masked_fill", lambda a: a.masked_fill(a > 0.5, 2.0)),
+    Op("min_last", lambda a: a.min(-1), torch_fn=lambda a: a.min(dim=-1, keepdim=True).values),
+    Op("min_all", lambda a: a.min(), torch_fn=lambda a: a.min().reshape(1)),
+    Op(
+        "max_tuple",
+        lambda a: a.max((0, -1)),
+        min_dims=2,
+        torch_fn=lambda a: a.amax(dim=(0, -1), keepdim=True),
+    ),
+    Op(
+        "sum_tuple",
+        lambda a: a.sum((0, -1)) * 1.0,
+        min_dims=2,
+        torch_fn=lambda a: a.sum(dim=(0, -1), keepdim=True),
+    ),
+    Op(
+        "sum_tuple_dropped",
+        lambda a: a.sum((-1, 0), keepdim=False),
+        min_dims=2,
+        torch_fn=lambda a: a.sum(dim=(-1, 0)).reshape(a.shape[1:-1] or (1,)),
+    ),
+    Op(
+        "mean_tuple",
+        lambda a: a.mean((0, 1)),
+        min_dims=2,
+        torch_fn=lambda a: a.mean(dim=(0, 1), keepdim=True),
+    ),
+    Op("prod_last", lambda a: a.prod(-1), torch_fn=lambda a: a.prod(dim=-1, keepdim=True)),
+    Op("prod_all", lambda a: a.prod(), torch_fn=lambda a: a.prod().reshape(1)),
+    Op(
+        "prod_with_zeros",
+        lambda a: a.relu().prod(0),
+        away_from_zero=True,
+        torch_fn=lambda a: a.relu().prod(dim=0, keepdim=True),
+    ),
+    Op(
+        "var_biased",
+        lambda a: a.var(-1, unbiased=False),
+        torch_fn=lambda a: a.var(dim=-1, keepdim=True, correction=0),
+    ),
+    Op(
+        "var_sqrt",
+        lambda a: (a.var(0, correction=0) + 0.1).sqrt(),
+        torch_fn=lambda a: (a.var(dim=0, keepdim=True, correction=0) + 0.1).sqrt(),
+    ),
+    Op("pow_tensor", lambda a, b: a**b, arity=2, lo=0.5),
+    Op("rpow", lambda a: 2.0**a),
+    Op("le", lambda a, b: a <= b, arity=2, differentiable=False),
+    Op("ge_const", lambda a: a >= 0.5, differentiable=False),
+    Op("clone", lambda a: a.clone() * 2.0),
+    Op("to_backend", lambda a: a.to(SimpleBackend) * 2.0, torch_fn=lambda a: a * 2.0),
 ]
 
 OPS_BY_NAME = {op.name: op for op in OPS}
