@@ -797,8 +797,9 @@ class Where(Function):
     """f(c, x, y) = x where c ≠ 0, else y (all three broadcast);  ∂f/∂x = [c ≠ 0],
     ∂f/∂y = [c = 0], no gradient to c.
 
-    A selection, not arithmetic: the other branch's value never leaks in (an ∞ or NaN
-    there does not reach the result, nor its gradient).
+    A selection, not arithmetic: the other branch's values never leak into the result
+    (an ∞ or NaN there is not multiplied by 0), and it gets an exact 0 gradient (which,
+    as in PyTorch, still gives 0·∞ = NaN inside a branch whose own derivative is ∞).
     """
 
     @staticmethod
