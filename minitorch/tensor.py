@@ -706,7 +706,7 @@ class Tensor:
         return tf.ReLU.apply(self)
 
     def log(self) -> Tensor:
-        """ln(x + 1e-6) elementwise; derivative 1/x."""
+        """ln(x + 1e-6) elementwise; derivative 1/(x + 1e-6)."""
         return tf.Log.apply(self)
 
     def exp(self) -> Tensor:
@@ -885,8 +885,10 @@ class Tensor:
             if keepdim:
                 idx = idx.reshape((1,) * arr.ndim)
         else:
-            (d,) = tf._dims(self, dim) or (0,)
-            idx = find(arr, axis=d, keepdims=keepdim)
+            ds = tf._dims(self, dim) or ()
+            if len(ds) != 1:
+                raise TypeError(f"{name}: dim must be one int (or None), got {dim!r}.")
+            idx = find(arr, axis=ds[0], keepdims=keepdim)
         return self._new(TensorData._from_array(np.asarray(idx, dtype=np.float64)))
 
     def clone(self) -> Tensor:

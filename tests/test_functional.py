@@ -36,7 +36,7 @@ from minitorch.functional import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-EPS = 1e-6  # operators.log is ln(x + EPS); its derivative is 1/x
+EPS = 1e-6  # operators.log is ln(x + EPS); its derivative is 1/(x + EPS)
 
 
 def close(got: Any, want: Any, tol: float = 1e-6) -> None:
@@ -157,9 +157,12 @@ CASES: list[tuple[str, Callable[[Any], Any], list[Callable[[float], float]], lis
         "exp_times_log",
         lambda x: x.exp() * x.log(),
         [
-            lambda x: math.exp(x) * (math.log(x + EPS) + 1 / x),
-            lambda x: math.exp(x) * (math.log(x + EPS) + 2 / x - 1 / x**2),
-            lambda x: math.exp(x) * (math.log(x + EPS) + 3 / x - 3 / x**2 + 2 / x**3),
+            lambda x: math.exp(x) * (math.log(x + EPS) + 1 / (x + EPS)),
+            lambda x: math.exp(x) * (math.log(x + EPS) + 2 / (x + EPS) - 1 / (x + EPS) ** 2),
+            lambda x: (
+                math.exp(x)
+                * (math.log(x + EPS) + 3 / (x + EPS) - 3 / (x + EPS) ** 2 + 2 / (x + EPS) ** 3)
+            ),
         ],
         [0.6, 1.7],
     ),
@@ -167,9 +170,10 @@ CASES: list[tuple[str, Callable[[Any], Any], list[Callable[[float], float]], lis
         "log_of_poly",
         lambda x: (x * x + 1).log(),
         [
-            lambda x: 2 * x / (x * x + 1),
-            lambda x: (2 - 2 * x * x) / (x * x + 1) ** 2,
-            lambda x: (4 * x**3 - 12 * x) / (x * x + 1) ** 3,
+            # ln(x² + c) with c = 1 + EPS
+            lambda x: 2 * x / (x * x + 1 + EPS),
+            lambda x: (2 * (1 + EPS) - 2 * x * x) / (x * x + 1 + EPS) ** 2,
+            lambda x: (4 * x**3 - 12 * (1 + EPS) * x) / (x * x + 1 + EPS) ** 3,
         ],
         [-1.1, 0.3, 2.5],
     ),

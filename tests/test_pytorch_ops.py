@@ -279,6 +279,8 @@ def test_argmax_argmin_give_indices_like_pytorch() -> None:
                 assert ours.dtype == np.float64 and ours.is_constant()
         assert getattr(t, name)().tolist() == [float(getattr(tt, name)())]
         assert getattr(t, name)(keepdim=True).shape == (1, 1)
+    with pytest.raises(TypeError, match="one int"):
+        t.argmax((0, 1))
     f32 = minitorch.tensor([1.0, 3.0], dtype=np.float32, requires_grad=True)
     assert f32.argmax().dtype == np.float64 and f32.argmax().is_constant()
 
