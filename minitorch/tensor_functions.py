@@ -68,6 +68,7 @@ __all__ = [
     "IsClose",
     "Ln",
     "Log",
+    "LogBackward",
     "MatMul",
     "Max",
     "Mean",
@@ -265,8 +266,10 @@ def _dims(a: Tensor, dim: Any) -> tuple[int, ...] | None:
     """
     if dim is None:
         return None
-    ds = _ints(dim)
     n = a._tensor.dims
+    if type(dim) is int and 0 <= dim < n:  # the common case, first: it is the cheapest
+        return (dim,)
+    ds = _ints(dim)
     out = []
     for d in ds:
         if not -n <= d < n:
@@ -282,8 +285,9 @@ def _dims(a: Tensor, dim: Any) -> tuple[int, ...] | None:
 def _nonempty_dims(name: str, a: Tensor, dim: Any) -> tuple[int, ...] | None:
     """``_dims``, checking that every reduced dim has elements (max/min of nothing)."""
     ds = _dims(a, dim)
-    empty = a._tensor.size == 0 if ds is None else any(a.shape[d] == 0 for d in ds)
-    if empty:
+    if a._tensor.size:  # no dim is empty
+        return ds
+    if ds is None or any(a.shape[d] == 0 for d in ds):
         where = "the tensor" if ds is None else f"dim {ds if len(ds) > 1 else ds[0]}"
         raise IndexingError(
             f"{name}(): Expected reduction dim to have non-zero size: {where} of shape "
@@ -466,9 +470,29 @@ class Log(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> Tensor:
-        a: Tensor
         (a,) = ctx.saved_values
-        return operators.log_back(a, grad)
+        return LogBackward.apply(a, grad)
+
+
+class LogBackward(Function):
+    """f(a, d) = d / (a + 1e-6) (``operators.log_back``, one kernel): Log's backward.
+
+    ∂f/∂a = -d / (a + 1e-6)²,  ∂f/∂d = 1 / (a + 1e-6).
+    """
+
+    @staticmethod
+    def forward(ctx: Context, a: Tensor, d: Tensor) -> Tensor:
+        ctx.save_for_backward(a, d)
+        return a.f.log_back_zip(a, d)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
+        a, d = ctx.saved_values
+        need_a, need_d = _needs(ctx, 2)
+        return (
+            -LogBackward.apply(a, LogBackward.apply(a, grad * d)) if need_a else 0.0,
+            LogBackward.apply(a, grad) if need_d else 0.0,
+        )
 
 
 class Exp(Function):
@@ -659,8 +683,10 @@ class Mean(Function):
         n = a._tensor.size if ds is None else math.prod(a.shape[d] for d in ds)
         ctx.save_for_backward(float(n))
         s = Sum.forward(ctx, a, ds)
-        with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as in PyTorch
+        if n:
             return a.f.div_zip(s, a._ensure_tensor(float(n)))
+        with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as in PyTorch
+            return a.f.div_zip(s, a._ensure_tensor(0.0))
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, ...]:
