@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from .tensor_functions import BroadcastTo, Function, GetItem, Permute, Sum, _int
 __all__ = [
     "Cat",
     "Flip",
+    "Pieces",
     "Repeat",
     "Reshape",
     "cat",
@@ -50,6 +51,10 @@ __all__ = [
     "unbind",
     "unsqueeze",
 ]
+
+
+Pieces: TypeAlias = tuple[Tensor, ...]
+"""What ``split``, ``chunk`` and ``unbind`` return: a tuple of views."""
 
 
 # ---------------------------------------------------------------------------
@@ -425,7 +430,7 @@ def select(t: Tensor, dim: int, index: int) -> Tensor:
     return GetItem.apply(t, _key(d, int(index) % n))
 
 
-def split(t: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+def split(t: Tensor, split_size_or_sections: Any, dim: int = 0) -> Pieces:
     """Views of ``t`` along ``dim``: pieces of ``split_size`` (the last may be smaller), or
     of the sizes in a list (which must add up to the dim's size)."""
     d = norm_dim(dim, t.dims, "split", t.shape)
@@ -450,7 +455,7 @@ def split(t: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor,
     return tuple(out)
 
 
-def chunk(t: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+def chunk(t: Tensor, chunks: int, dim: int = 0) -> Pieces:
     """``t`` split into at most ``chunks`` views of ``ceil(size / chunks)`` along ``dim``."""
     if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
         raise IndexingError(f"chunk: chunks must be a positive int, got {chunks!r}.")
@@ -461,7 +466,7 @@ def chunk(t: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return split(t, -(-n // int(chunks)), d)
 
 
-def unbind(t: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+def unbind(t: Tensor, dim: int = 0) -> Pieces:
     """The slices of ``t`` along ``dim``, each without that dim (views)."""
     d = norm_dim(dim, t.dims, "unbind", t.shape)
     return tuple(GetItem.apply(t, _key(d, i)) for i in range(t.shape[d]))

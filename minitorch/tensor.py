@@ -19,7 +19,6 @@ Reductions keep the reduced dim with size 1, ``t[i, j]`` gives a Python float, a
 
 from __future__ import annotations
 
-import builtins
 import numbers
 from collections.abc import Iterator, Sequence
 from itertools import count
@@ -667,10 +666,9 @@ class Tensor:
         return tf.All.apply(self, dim)
 
     def _squeeze(self, dim: int) -> Tensor:
-        """This tensor without dim ``dim`` (of size 1; a view). No dims left: shape (1,)."""
         d = dim + self.dims if dim < 0 else dim
         shape = self.shape[:d] + self.shape[d + 1 :]
-        return sf.Reshape.apply(self, shape or (1,))
+        return self.contiguous().view(*(shape or (1,)))
 
     def permute(self, *order: Any) -> Tensor:
         """A view with the dims reordered: ``shape[i] = old.shape[order[i]]``."""
@@ -788,15 +786,15 @@ class Tensor:
         """Reversed along ``dims`` (a copy)."""
         return sf.flip(self, dims[0] if len(dims) == 1 else dims)
 
-    def split(self, split_size_or_sections: Any, dim: int = 0) -> builtins.tuple[Tensor, ...]:
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> sf.Pieces:
         """Views along ``dim`` of ``split_size`` (last may be smaller) or of listed sizes."""
         return sf.split(self, split_size_or_sections, dim)
 
-    def chunk(self, chunks: int, dim: int = 0) -> builtins.tuple[Tensor, ...]:
+    def chunk(self, chunks: int, dim: int = 0) -> sf.Pieces:
         """At most ``chunks`` views of ``ceil(size / chunks)`` along ``dim``."""
         return sf.chunk(self, chunks, dim)
 
-    def unbind(self, dim: int = 0) -> builtins.tuple[Tensor, ...]:
+    def unbind(self, dim: int = 0) -> sf.Pieces:
         """The slices along ``dim``, without that dim (views)."""
         return sf.unbind(self, dim)
 
