@@ -671,10 +671,16 @@ class Tensor:
         return self.contiguous().view(*(shape or (1,)))
 
     def permute(self, *order: Any) -> Tensor:
-        """A view with the dims reordered: ``shape[i] = old.shape[order[i]]``."""
+        """A view with the dims reordered: ``shape[i] = old.shape[order[i]]``.
+
+        Negative dims count from the end (PyTorch); the order may be one sequence.
+        """
         if len(order) == 1 and not isinstance(order[0], (int, np.integer)):
-            return tf.Permute.apply(self, order[0])
-        return tf.Permute.apply(self, order)
+            if isinstance(order[0], Tensor):
+                return tf.Permute.apply(self, order[0])
+            order = tuple(order[0])
+        n = self._tensor.dims
+        return tf.Permute.apply(self, tuple([d + n if d < 0 else d for d in order]))
 
     def view(self, *shape: Any) -> Tensor:
         """The same data with another shape (same size; needs a contiguous tensor; -1 infers)."""
@@ -722,7 +728,7 @@ class Tensor:
         return self.mT
 
     T = property(
-        lambda self: self.permute(*range(self.dims - 1, -1, -1)),
+        lambda self: tf.Permute.apply(self, tuple(range(self._tensor.dims - 1, -1, -1))),
         doc="All dims reversed (a view), as PyTorch's ``.T``; ``.mT`` swaps the last two.",
     )
 

@@ -319,6 +319,9 @@ def test_transpose_T_mT_swap_movedim() -> None:
     assert t.swapaxes(0, 1).shape == (3, 2, 4) and t.swapdims(1, 2).shape == (2, 4, 3)
     assert minitorch.transpose(t, 0, 1).shape == (3, 2, 4)
     assert t.movedim(0, -1).shape == (3, 4, 2)
+    assert t.permute(-1, 0, 1).shape == (4, 2, 3) and t.permute([2, -2, 0]).shape == (4, 3, 2)
+    with pytest.raises(IndexingError, match="permutation"):
+        t.permute(0, -3, 1)
     assert t.movedim((0, 1), (2, 0)).shape == (3, 4, 2)
     with pytest.raises(IndexingError, match="only 1"):
         _t((3,)).mT
