@@ -291,4 +291,40 @@ def normalize_key(key: Any, shape: tuple[int, ...]) -> tuple[tuple[Any, ...], bo
         else:  # None
             out.append(None)
         dim += e.dims
+    if not basic and any(e.kind == "int" for e in entries):
+        _check_int_placement(key, entries, end - left)
     return tuple(out), basic
+
+
+def _check_int_placement(key: Any, entries: list[_Entry], ellipsis_dims: int) -> None:
+    """Refuse the one mix of ints and index arrays where NumPy and PyTorch differ.
+
+    NumPy counts ints as index arrays, PyTorch applies them first. Both put the dims of
+    the index arrays where the arrays stand when they are adjacent, else in front; an
+    int cut off from the arrays by a slice, ``None`` or ``...`` makes NumPy put them in
+    front where PyTorch keeps them in place (``t[0, :, [1, 2]]``).
+    """
+    arrays = {"ints", "mask", "bool"}
+
+    def run(kinds: set[str]) -> list[int]:
+        return [i for i, e in enumerate(entries) if e.kind in kinds]
+
+    def adjacent(pos: list[int], skip: set[int]) -> bool:
+        between = range(pos[0], pos[-1] + 1)
+        return all(i in pos or i in skip for i in between)
+
+    ints = set(run({"int"}))
+    arr = run(arrays)
+    numpy_adjacent = adjacent(sorted(set(arr) | ints), set())
+    torch_adjacent = adjacent(arr, ints)
+    before = entries[: arr[0]]
+    torch_place = sum(
+        ellipsis_dims if e.kind == "ellipsis" else 1 for e in before if e.kind != "int"
+    )
+    if not numpy_adjacent and torch_adjacent and torch_place > 0:
+        raise IndexingError(
+            f"Index {_show(key)}: an int cut off from the index arrays by a slice, None or "
+            "'...' places the selected dims differently in NumPy (in front) and PyTorch (in "
+            "place); minitorch refuses rather than guess. Index in two steps, the int "
+            "first: t[0][:, [1, 2]] for t[0, :, [1, 2]]."
+        )

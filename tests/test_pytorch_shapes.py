@@ -171,6 +171,20 @@ def test_masks_select_like_pytorch() -> None:
     assert _np(t[minitorch.tensor([1.0, 1.0, 0.0])]) == [[-3.0, 4.0]] * 2 + [[1.0, -2.0]]
 
 
+def test_int_cut_off_from_index_arrays_is_refused() -> None:
+    """NumPy would put the selected dims in front, PyTorch keeps them in place."""
+    t = _t((2, 3, 4))
+    for key in [(0, slice(None), [1, 2]), (0, ..., [1]), (0, None, [1, 2])]:
+        with pytest.raises(IndexingError, match="two steps") as err:
+            t[key]
+        assert "NumPy" in str(err.value) and "t[0][:, [1, 2]]" in str(err.value)
+    torch = _torch()
+    tt = torch.arange(24.0).reshape(2, 3, 4)
+    assert _np(t[0][:, [1, 2]]) == tt[0, :, [1, 2]].tolist()
+    for key in [([0], slice(None), 0), (slice(None), 0, [1, 2]), (0, [1], [2])]:
+        assert _np(t[key]) == tt[key].tolist()  # where both agree: as PyTorch
+
+
 def test_getitem_gradients_add_up_for_repeated_indices() -> None:
     x = _t((3, 2), requires_grad=True)
     (x[[0, 0, 2]] * Tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])).sum().backward()
@@ -244,9 +258,13 @@ def test_random_keys_match_pytorch(data: st.DataObject) -> None:
         return  # the contract's negative full index: raises (tested above)
     arr = np.random.default_rng(0).standard_normal(shape)
     x = Tensor(arr, requires_grad=True)
-    out = x[key]
     tx = torch.tensor(arr, requires_grad=True)
     tout = tx[key]
+    try:
+        out = x[key]
+    except IndexingError as err:  # the one NumPy/PyTorch difference: refused, not guessed
+        assert "two steps" in str(err)
+        return
     if not isinstance(out, Tensor):  # a full index: a float
         assert out == pytest.approx(tout.item())
         return
