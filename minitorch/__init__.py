@@ -392,3 +392,54 @@ __all__ += [
     "zeros_like",
 ]
 # --- end of the ops block ---------------------------------------------------------------
+# --- PyTorch names: shapes and joining (issue 10) ---------------------------------------
+# Also Tensor methods (``t.reshape``, ``t.flip`` …); ``indexing.normalize_key`` checks keys.
+from . import indexing, shape_functions  # noqa: E402
+from .shape_functions import (  # noqa: E402
+    Cat,
+    Flip,
+    Repeat,
+    Reshape,
+    cat,
+    chunk,
+    flatten,
+    flip,
+    movedim,
+    narrow,
+    reshape,
+    select,
+    split,
+    squeeze,
+    stack,
+    swapaxes,
+    swapdims,
+    transpose,
+    unbind,
+    unsqueeze,
+)
+
+__all__ += [
+    "Cat",
+    "Flip",
+    "Repeat",
+    "Reshape",
+    "cat",
+    "chunk",
+    "flatten",
+    "flip",
+    "indexing",
+    "movedim",
+    "narrow",
+    "reshape",
+    "select",
+    "shape_functions",
+    "split",
+    "squeeze",
+    "stack",
+    "swapaxes",
+    "swapdims",
+    "transpose",
+    "unbind",
+    "unsqueeze",
+]
+# --- end of the shapes block ------------------------------------------------------------

@@ -31,6 +31,7 @@ import numpy.typing as npt
 from . import _fastpath
 from .autodiff import UNPACK_HINT, GraphFreedError, History, backpropagate, grads_tuple
 from .fast_ops import FastBackend
+from .indexing import is_full_index, normalize_key
 from .tensor_data import IndexingError, Storage, TensorData, UserShape, UserStrides, shape_broadcast
 from .tensor_ops import TensorBackend
 
@@ -171,30 +172,8 @@ def _short(v: Any) -> str:
 
 
 def _check_key(key: Any, shape: tuple[int, ...]) -> Any:
-    """Validate a slicing key (ints, slices, ``...``, ``None``); return it as a tuple."""
-    parts = key if isinstance(key, tuple) else (key,)
-    dim = 0
-    for k in parts:
-        if k is None:
-            continue
-        if k is Ellipsis:
-            dim = len(shape) - sum(1 for p in parts if p is not None and p is not Ellipsis)
-            continue
-        if dim >= len(shape):
-            raise IndexingError(f"Index {key!r} has too many entries for shape {shape}.")
-        if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
-            if not 0 <= k < shape[dim]:
-                raise IndexingError(
-                    f"Index {key!r}: {k} is out of range for dim {dim} of shape {shape} "
-                    "(negative indices are not supported)."
-                )
-        elif isinstance(k, slice):
-            if k.step is not None and k.step <= 0:
-                raise IndexingError(f"Index {key!r}: slice steps must be positive.")
-        else:
-            raise TypeError(f"Tensor index {key!r}: only ints, slices, ... and None are supported.")
-        dim += 1
-    return parts
+    """A checked NumPy key (a tuple) for ``key`` (``indexing.normalize_key``)."""
+    return normalize_key(key, shape)[0]
 
 
 def _as_gradient(fn: Any, inp: Tensor, g: Any) -> Tensor:
@@ -592,19 +571,20 @@ class Tensor:
 
     # -- indexing ------------------------------------------------------------------------
     def __getitem__(self, key: Any) -> Any:
-        """``t[i, j]`` (a full index of ints) is a Python float; slices give a view tensor."""
-        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-            if self.dims != 1:
-                raise IndexingError(
-                    f"t[{key}] on a tensor of shape {self.shape}: a full index of {self.dims} "
-                    f"ints gives a float; for a sub-tensor (a view) write t[{key}, ...]."
-                )
-            return self._tensor.get(int(key))
-        if isinstance(key, (tuple, list)) and all(
-            isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in key
-        ):
-            return self._tensor.get(tuple(key))
-        return tf.GetItem.apply(self, _check_key(key, self.shape))
+        """PyTorch's indexing (``indexing.normalize_key``), with the course's full index.
+
+        A full index of ints (``t[i]`` on 1-D, ``t[i, j]`` on 2-D …) is a Python float, its
+        entries non-negative. Otherwise: ints (negatives count from the end), slices,
+        ``...`` and ``None`` give a view; index lists/arrays/Tensors and masks give a copy.
+        The gradient is scattered back (``GetItem``; repeated indices add up).
+        """
+        arr = self._tensor._array
+        if type(key) is int and arr.ndim == 1 and 0 <= key < arr.shape[0]:
+            return float(arr[key])
+        np_key, basic = normalize_key(key, self._tensor.shape)
+        if basic and is_full_index(np_key, arr.ndim):
+            return float(arr[np_key])
+        return tf.GetItem.apply(self, np_key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         """Write in place: ``t[i, j] = v`` or ``t[0:2, :] = values`` (broadcasting)."""
@@ -619,12 +599,13 @@ class Tensor:
         return self.shape[0]
 
     def __iter__(self) -> Iterator[Any]:
+        """Over a 1-D tensor: its values (floats, the contract); else views of its rows."""
         if self.dims == 1:
             for i in range(self.shape[0]):
                 yield self[i]
         else:
             for i in range(self.shape[0]):
-                yield self[i, ...]
+                yield tf.GetItem.apply(self, (i,))
 
     # -- operators ------------------------------------------------------------------------
     def __add__(self, b: Any) -> Tensor:
@@ -751,10 +732,16 @@ class Tensor:
         return self.contiguous().view(*(shape or (1,)))
 
     def permute(self, *order: Any) -> Tensor:
-        """A view with the dims reordered: ``shape[i] = old.shape[order[i]]``."""
+        """A view with the dims reordered: ``shape[i] = old.shape[order[i]]``.
+
+        Negative dims count from the end (PyTorch); the order may be one sequence.
+        """
         if len(order) == 1 and not isinstance(order[0], (int, np.integer)):
-            return tf.Permute.apply(self, order[0])
-        return tf.Permute.apply(self, order)
+            if isinstance(order[0], Tensor):
+                return tf.Permute.apply(self, order[0])
+            order = tuple(order[0])
+        n = self._tensor.dims
+        return tf.Permute.apply(self, tuple([d + n if d < 0 else d for d in order]))
 
     def view(self, *shape: Any) -> Tensor:
         """The same data with another shape (same size; needs a contiguous tensor; -1 infers)."""
@@ -947,12 +934,18 @@ class Tensor:
         """The values as nested Python lists of floats (a one-element tensor gives ``[x]``)."""
         return self._tensor._array.tolist()
 
-    def expand(self, other: Tensor) -> Tensor:
-        """``other`` (a gradient broadcastable with this shape) brought to exactly this shape.
+    def expand(self, *sizes: Any) -> Tensor:
+        """Two forms. ``expand(other: Tensor)`` (the contract): ``other`` (a gradient
+        broadcastable with this shape) brought to exactly this shape: broadcast up where
+        ``other`` is smaller, then summed over the dims where this tensor has size 1 or no
+        dim, the one place where broadcasting is undone.
 
-        Broadcast up where ``other`` is smaller, then summed over the dims where this
-        tensor has size 1 or no dim. The one place where broadcasting is undone.
+        ``expand(*sizes)`` (PyTorch): this tensor broadcast to ``sizes`` as a view (``-1``
+        keeps a dim; ``shape_functions.expand``).
         """
+        other = sizes[0] if len(sizes) == 1 else None
+        if not isinstance(other, Tensor):
+            return sf.expand(self, *sizes)
         shape = self._tensor.shape
         oshape = other._tensor.shape
         if oshape == shape:
@@ -967,13 +960,105 @@ class Tensor:
         g = other if full == oshape else tf.BroadcastTo.apply(other, full)
         return g if full == shape else tf.SumTo.apply(g, shape)
 
-    def transpose(self) -> Tensor:
-        """Swap the last two dims (a view)."""
+    def transpose(self, *dims: int) -> Tensor:
+        """``transpose(dim0, dim1)``: those two dims swapped (a view; PyTorch).
+
+        ``transpose()`` with no dims: the last two swapped (the course's form).
+        """
+        if len(dims) == 2:
+            return sf.transpose(self, dims[0], dims[1])
+        if dims:
+            raise TypeError(
+                f"transpose takes two dims (dim0, dim1), or none for the last two; got {dims}."
+            )
+        return self.mT
+
+    T = property(
+        lambda self: tf.Permute.apply(self, tuple(range(self._tensor.dims - 1, -1, -1))),
+        doc="All dims reversed (a view), as PyTorch's ``.T``; ``.mT`` swaps the last two.",
+    )
+
+    # -- PyTorch names: shapes and joining (issue 10) ------------------------------------
+    @property
+    def mT(self) -> Tensor:
+        """The last two dims swapped (a view; batched matrix transpose)."""
         n = self._tensor.dims
+        if n < 2:
+            raise IndexingError(
+                f"mT (and transpose()) swap the last two dims; shape {self.shape} has only "
+                f"{n}. Use .T, or view it as a matrix first (e.g. t.unsqueeze(0))."
+            )
         return tf.Permute.apply(self, (*range(n - 2), n - 1, n - 2))
 
-    T = property(transpose, doc="The transpose of the last two dims (a view).")
+    def reshape(self, *shape: Any) -> Tensor:
+        """This tensor with ``shape`` (one -1 inferred): a view when possible, else a copy."""
+        return sf.reshape(self, *shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        """``reshape(*other.shape)``."""
+        return sf.reshape(self, other.shape)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        """``view(*other.shape)`` (needs a contiguous tensor, as ``view``)."""
+        return self.view(other.shape)
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        """Without the size-1 dims (all, or those of ``dim``: an int or a tuple); a view."""
+        return sf.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """With a new dim of size 1 at ``dim`` (a view)."""
+        return sf.unsqueeze(self, dim)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Dims ``start_dim … end_dim`` merged into one (a view when possible)."""
+        return sf.flatten(self, start_dim, end_dim)
+
+    def swapaxes(self, dim0: int, dim1: int) -> Tensor:
+        """``transpose(dim0, dim1)``."""
+        return sf.transpose(self, dim0, dim1)
+
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        """``transpose(dim0, dim1)``."""
+        return sf.transpose(self, dim0, dim1)
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        """The dims ``source`` moved to ``destination`` (a view)."""
+        return sf.movedim(self, source, destination)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        """This tensor broadcast to ``other``'s shape (a view)."""
+        return sf.expand(self, other.shape)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        """This tensor tiled ``sizes[i]`` times along each dim (a copy)."""
+        return sf.repeat(self, *sizes)
+
+    def flip(self, *dims: Any) -> Tensor:
+        """Reversed along ``dims`` (a copy)."""
+        return sf.flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> sf.Pieces:
+        """Views along ``dim`` of ``split_size`` (last may be smaller) or of listed sizes."""
+        return sf.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> sf.Pieces:
+        """At most ``chunks`` views of ``ceil(size / chunks)`` along ``dim``."""
+        return sf.chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0) -> sf.Pieces:
+        """The slices along ``dim``, without that dim (views)."""
+        return sf.unbind(self, dim)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        """Elements ``start … start+length-1`` along ``dim`` (a view)."""
+        return sf.narrow(self, dim, start, length)
+
+    def select(self, dim: int, index: int) -> Tensor:
+        """The slice at ``index`` along ``dim``, without that dim (a view)."""
+        return sf.select(self, dim, index)
 
 
 # Circular by design: the Functions need Tensor, Tensor's operators need the Functions.
+from . import shape_functions as sf  # noqa: E402
 from . import tensor_functions as tf  # noqa: E402

@@ -1072,7 +1072,12 @@ class SumTo(Function):
 
 
 class GetItem(Function):
-    """f(a) = a[key] for ints / slices / ``...`` / ``None`` (a view);  backward: grad scattered."""
+    """f(a) = a[key] for a NumPy key from ``indexing.normalize_key``;  backward: grad scattered.
+
+    Basic keys (ints, slices, ``...``, ``None``) give a view, advanced ones (index arrays,
+    masks) a copy. ∂f/∂a: zeros of a's shape with grad added at the selected places
+    (``_Scatter``; an element selected twice gets both gradients).
+    """
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, key: Any) -> Tensor:
@@ -1085,14 +1090,31 @@ class GetItem(Function):
         return _Scatter.apply(grad, shape, key), 0.0
 
 
+def _is_basic(key: tuple[Any, ...]) -> bool:
+    """True when ``key`` holds no index arrays or masks (``a[key]`` is a view)."""
+    return all(k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)) for k in key)
+
+
 class _Scatter(Function):
-    """f(g) = zeros(shape) with ``[key] = g`` (the adjoint of GetItem)."""
+    """f(g) = zeros(shape) with g added at ``[key]`` (the adjoint of GetItem);  backward: GetItem.
+
+    For index arrays the places may repeat: their values add up (a bincount over the
+    selected positions).
+    """
 
     @staticmethod
     def forward(ctx: Context, g: Tensor, shape: tuple[int, ...], key: Any) -> Tensor:
         ctx.save_for_backward(key)
-        z = np.zeros(shape, dtype=g.dtype)
-        z[key] = g._tensor._array
+        garr = g._tensor._array
+        if _is_basic(key):
+            z = np.zeros(shape, dtype=g.dtype)
+            part = z[key]
+            part[...] = garr.reshape(part.shape)
+        else:
+            size = math.prod(shape)
+            pos = np.arange(size).reshape(shape)[key]
+            sums = np.bincount(pos.reshape(-1), weights=garr.reshape(-1), minlength=size)
+            z = sums.astype(g.dtype, copy=False).reshape(shape)
         return g._new(TensorData._from_array(z))
 
     @staticmethod
@@ -1122,4 +1144,4 @@ class MatMul(Function):
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
         a, b = ctx.saved_values
         need_a, need_b = _needs(ctx, 2)
-        return (grad @ b.T if need_a else 0.0, a.T @ grad if need_b else 0.0)
+        return (grad @ b.mT if need_a else 0.0, a.mT @ grad if need_b else 0.0)

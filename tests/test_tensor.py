@@ -61,6 +61,74 @@ class Op:
     matmul: bool = False
 
 
+def _shape_ops() -> list[Op]:
+    """The issue-10 rows for reshaping, joining and indexing (kept together, one block)."""
+
+    def no0d(t: Any) -> Any:  # minitorch has no 0-d tensors: PyTorch's () is our (1,)
+        return t.reshape(1) if t.dim() == 0 else t
+
+    def cat(xs: list[Any], dim: int) -> Any:
+        if isinstance(xs[0], Tensor):
+            return minitorch.cat(xs, dim)
+        return __import__("torch").cat(xs, dim)
+
+    def stack(xs: list[Any], dim: int) -> Any:
+        if isinstance(xs[0], Tensor):
+            return minitorch.stack(xs, dim)
+        return __import__("torch").stack(xs, dim)
+
+    def weighted(parts: Any) -> list[Any]:  # each piece scaled differently: grads tell them apart
+        return [p * float(i + 1) for i, p in enumerate(parts)]
+
+    def index_tensor(a: Any) -> Any:  # -1 is not 0/1, so these values are indices
+        if isinstance(a, Tensor):
+            return a[Tensor([-1.0, 0.0])]
+        return a[__import__("torch").tensor([-1, 0])]
+
+    return [
+        Op("reshape_flat", lambda a: a.reshape(-1)),
+        Op("reshape_rows", lambda a: a.reshape(a.shape[0], -1)),
+        Op("squeeze", lambda a: a.squeeze(), torch_fn=lambda a: no0d(a.squeeze())),
+        Op("squeeze0", lambda a: a.squeeze(0), torch_fn=lambda a: no0d(a.squeeze(0))),
+        Op("unsqueeze", lambda a: a.unsqueeze(1)),
+        Op("unsqueeze_neg", lambda a: a.unsqueeze(-1)),
+        Op("flatten", lambda a: a.flatten()),
+        Op("flatten_from1", lambda a: a.flatten(1), min_dims=2),
+        Op("transpose_dims", lambda a: a.transpose(0, -1)),
+        Op("T_all", lambda a: a.T, torch_fn=lambda a: a.permute(*reversed(range(a.dim())))),
+        Op("mT", lambda a: a.mT, min_dims=2),
+        Op("swapaxes", lambda a: a.swapaxes(-1, 0)),
+        Op("movedim", lambda a: a.movedim(0, -1)),
+        Op("expand_new", lambda a: a.expand(2, *a.shape)),
+        Op("expand_keep", lambda a: a.expand(3, *([-1] * len(a.shape)))),
+        Op("expand_ones", lambda a: a[..., :1].expand(*a.shape) * a),
+        Op("expand_as", lambda a, b: a.expand_as(a + b) * b, arity=2),
+        Op("repeat", lambda a: a.repeat(*([2] * len(a.shape)))),
+        Op("repeat_lead", lambda a: a.repeat(2, *([1] * len(a.shape)))),
+        Op("flip0", lambda a: a.flip(0)),
+        Op("flip_all", lambda a: a.flip(tuple(range(len(a.shape))))),
+        Op("cat", lambda a, b: cat([a + b, a * b], -1), arity=2),
+        Op("cat0", lambda a: cat([a, a * 2.0, a], 0)),
+        Op("stack", lambda a, b: stack([a * b, b + a], 1), arity=2),
+        Op("split", lambda a: cat(weighted(a.split(2, -1)), -1)),
+        Op("split_sections", lambda a: cat(weighted(a.split([1, a.shape[0] - 1])), 0)),
+        Op("chunk", lambda a: cat(weighted(a.chunk(2, 0)), 0)),
+        Op("unbind", lambda a: stack(weighted(a.unbind(-1)), 0), min_dims=2),
+        Op("narrow", lambda a: a.narrow(-1, 0, 1)),
+        Op("narrow_neg", lambda a: a.narrow(0, -1, 1)),
+        Op("select", lambda a: a.select(0, -1), min_dims=2),
+        Op("index_neg_row", lambda a: a[-1], min_dims=2),
+        Op("index_step", lambda a: a[..., ::2]),
+        Op("index_none", lambda a: a[None, ..., None]),
+        Op("index_list_dup", lambda a: a[[0, 0, -1]]),
+        Op("index_lists", lambda a: a[[0, -1], [0, 0]], min_dims=2),
+        Op("index_slice_list", lambda a: a[:, [0, 0]], min_dims=2),
+        Op("index_tensor", index_tensor),
+        Op("index_mask", lambda a: a[a > 0], away_from_zero=True),
+        Op("iter_rows", lambda a: stack(weighted(list(a)), 0), min_dims=2),
+    ]
+
+
 def _mean_all_torch(a: Any) -> Any:
     return a.mean().reshape(1)
 
@@ -202,6 +270,8 @@ OPS: list[Op] = [
     Op("ge_const", lambda a: a >= 0.5, differentiable=False),
     Op("clone", lambda a: a.clone() * 2.0),
     Op("to_backend", lambda a: a.to(SimpleBackend) * 2.0, torch_fn=lambda a: a * 2.0),
+    # issue 10: shapes (minitorch.shape_functions, indexing; torch_fn where the names differ)
+    *_shape_ops(),
 ]
 
 OPS_BY_NAME = {op.name: op for op in OPS}
@@ -723,11 +793,10 @@ def test_indexing() -> None:
     t = minitorch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     assert t[1, 2] == 6.0 and isinstance(t[1, 2], float)
     assert minitorch.tensor([7.0, 8.0])[1] == 8.0
-    for bad in [(0,), (0, -1), (2, 0), (0, 3), (0, 0, 0)]:
+    for bad in [(0, -1), (2, 0), (0, 3), (0, 0, 0)]:
         with pytest.raises(IndexingError):
             t[bad]
-    with pytest.raises(IndexingError):
-        t[0]  # a 2-D tensor needs a full index (t[0, ...] gives a row)
+    assert t[0].to_numpy().tolist() == [1.0, 2.0, 3.0]  # not a full index: a row (PyTorch)
     assert t[0, ...].to_numpy().tolist() == [1.0, 2.0, 3.0]
     t[0, 0] = -1.0
     assert t[0, 0] == -1.0
