@@ -44,7 +44,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from . import operators
+from . import _versions, operators
 from .autodiff import Context, History, grads_tuple, is_grad_enabled
 from .gradcheck import grad_central_difference, grad_check, gradcheck  # the course's names
 from .tensor import Tensor, _Param
@@ -109,12 +109,36 @@ class TensorContext(Context):
     than saving it, which would make a reference cycle (result → history → context →
     result). Under ``create_graph`` it is the graph node itself, so second derivatives
     flow through it.
+
+    Once an in-place op has run in the process (``_versions.on``), the context also
+    remembers the storage versions of the tensors it saved (``saved_versions``) and of its
+    result (``output_version``), and, once a tensor was rebased, the generation of each
+    input (``input_gens``); a field never set means 0 for every entry.
     """
 
-    __slots__ = ("needs_input_grad", "output")
+    __slots__ = ("input_gens", "needs_input_grad", "output", "output_version", "saved_versions")
 
     needs_input_grad: tuple[bool, ...]
     output: Tensor  # set for the duration of backward only (None otherwise)
+    saved_versions: tuple[int, ...]
+    output_version: int
+    input_gens: tuple[int, ...]
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Store ``values`` (as a tuple) for backward; nothing is kept under ``no_grad``.
+
+        With the version counters on, the version of each saved Tensor's storage is kept
+        too, so that backward can tell if it was modified in place since.
+        """
+        if not self.no_grad:
+            self.saved_values = values
+            if _versions.on:
+                self.saved_versions = tuple(
+                    [
+                        _versions.version(v._tensor._array) if isinstance(v, Tensor) else 0
+                        for v in values
+                    ]
+                )
 
 
 _RECORDS_NOTHING = TensorContext(no_grad=True)
@@ -123,15 +147,20 @@ _RECORDS_NOTHING.needs_input_grad = ()
 does nothing under ``no_grad``), so one serves all."""
 
 
-class Function:
+class _Explained:
+    """What a Function inherits when it lacks ``forward`` or ``backward``: an error naming
+    the Function and the method to add (not a bare AttributeError)."""
+
+    forward: Any = classmethod(lambda cls, ctx, *inputs: _missing(cls, "forward"))
+    backward: Any = classmethod(lambda cls, ctx, grad: _missing(cls, "backward"))
+
+
+class Function(_Explained):
     """Base class of differentiable tensor operations.
 
     Subclasses define static ``forward(ctx, *inputs)`` and ``backward(ctx, grad)``;
     callers use ``Fn.apply(*inputs)``.
     """
-
-    forward: Any
-    backward: Any
 
     @classmethod
     def _forward(cls, ctx: Context, *inps: Any) -> Tensor:
@@ -202,7 +231,34 @@ class Function:
         h.ctx = ctx
         h.inputs = inputs
         c.history = h
+        if _versions.on:
+            _record_versions(ctx, c, vals)
         return c
+
+
+def _record_versions(ctx: TensorContext, c: Tensor, vals: Sequence[Any]) -> None:
+    """Record the result's storage version and, once tensors were rebased, input generations."""
+    v = _versions.version(c._tensor._array)
+    if v:
+        ctx.output_version = v
+    if _versions.rebased:
+        gens = [len(getattr(x, "_nodes", ())) if isinstance(x, Tensor) else 0 for x in vals]
+        if any(gens):
+            ctx.input_gens = tuple(gens)
+
+
+def _missing(cls: type[_Explained], method: str) -> NoReturn:
+    what = (
+        "computing the result with the backend's kernels (e.g. `a.f.add_zip(a, b)`)"
+        if method == "forward"
+        else "returning grad times its derivative, one gradient per input (0.0 for "
+        "parameter arguments)"
+    )
+    raise NotImplementedError(
+        f"{cls.__name__} defines no {method}(ctx, ...), so it cannot be "
+        + ("evaluated" if method == "forward" else "differentiated")
+        + f": add a @staticmethod {method} {what}."
+    )
 
 
 def _constant_result(cls: type[Function], c: object) -> Tensor:

@@ -436,7 +436,8 @@ def test_constants_leaves_and_requires_grad() -> None:
     assert t.is_leaf() and t.requires_grad() is True and t.requires_grad == True  # noqa: E712
     y = t * 2
     assert y.grad_fn is minitorch.Mul and t.grad_fn is None
-    y.requires_grad_(True)  # a non-leaf becomes a fresh leaf
+    with pytest.warns(UserWarning, match=r"detach\(\)\.requires_grad_\(\)"):
+        y.requires_grad_(True)  # a non-leaf becomes a fresh leaf (and warns)
     assert y.is_leaf()
     t.requires_grad = False
     assert t.is_constant()
