@@ -978,7 +978,7 @@ class Tensor:
             self,
             "@=",
             (other,),
-            lambda arr: np.copyto(arr, (self @ other)._tensor._array, casting="same_kind"),
+            lambda arr: np.copyto(arr, _fits(self, "@=", self @ other), casting="same_kind"),
             lambda a, b: a @ b,
         )
 
@@ -1182,6 +1182,16 @@ class Tensor:
         return tf.Permute.apply(self, (*range(n - 2), n - 1, n - 2))
 
     T = property(transpose, doc="The transpose of the last two dims (a view).")
+
+
+def _fits(t: Tensor, op: str, r: Tensor) -> npt.NDArray[Any]:
+    """``r``'s values, when ``r`` has ``t``'s shape (an in-place result must keep it)."""
+    if r.shape != t.shape:
+        raise RuntimeError(
+            f"{op}: the result has shape {r.shape}, which does not fit the tensor's shape "
+            f"{t.shape} (an in-place op cannot change the shape); use the out-of-place op."
+        )
+    return r._tensor._array
 
 
 def _drop_leading_ones(shape: tuple[int, ...], ndim: int) -> tuple[int, ...]:
