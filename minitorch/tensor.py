@@ -1021,13 +1021,13 @@ class Tensor:
         return tf.GetItem.apply(self, _check_key(key, self.shape))
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        """Write in place: ``t[i, j] = v`` or ``t[0:2, :] = values`` (broadcasting)."""
-        if isinstance(key, (int, np.integer)) or (
-            isinstance(key, (tuple, list)) and all(isinstance(k, (int, np.integer)) for k in key)
-        ):
-            self._tensor.set(int(key) if isinstance(key, (int, np.integer)) else tuple(key), value)
-            return
-        self._tensor._array[_check_key(key, self.shape)] = np.asarray(value)
+        """Write in place: ``t[i, j] = v``, ``t[0:2, :] = values`` (broadcast to the selection).
+
+        ``value`` is a number or a Tensor (nested lists and arrays are converted); an
+        in-place op like the others (``inplace``): a leaf that requires grad refuses under
+        grad mode, and a value that requires grad gets its gradient (``SetItem``).
+        """
+        self._set_("t[key] = value", _setitem_key(self, key), value)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -1182,6 +1182,26 @@ class Tensor:
         return tf.Permute.apply(self, (*range(n - 2), n - 1, n - 2))
 
     T = property(transpose, doc="The transpose of the last two dims (a view).")
+
+
+def _setitem_key(t: Tensor, key: Any) -> Any:
+    """The NumPy key for ``t[key] = ...``; a full index of ints is checked as the contract says
+    (wrong length, negative or out of range: IndexingError)."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        key = (key,)
+    if isinstance(key, (tuple, list)) and all(
+        isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in key
+    ):
+        if 0 < len(key) < t.dims:
+            k = ", ".join(str(int(i)) for i in key)
+            raise IndexingError(
+                f"t[{k}] = value on a tensor of shape {t.shape}: an index of {len(key)} int(s) "
+                f"is not a full index ({t.dims} ints); to write a sub-tensor, write "
+                f"t[{k}, ...] = value."
+            )
+        t._tensor.index(tuple(key))  # raises IndexingError, naming the problem
+        return tuple(int(k) for k in key)
+    return _check_key(key, t.shape)
 
 
 def _fits(t: Tensor, op: str, r: Tensor) -> npt.NDArray[Any]:

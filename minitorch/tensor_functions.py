@@ -383,11 +383,17 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """f(a, b) = a · b (broadcasting);  ∂f/∂a = b, ∂f/∂b = a."""
+    """f(a, b) = a · b (broadcasting);  ∂f/∂a = b, ∂f/∂b = a.
+
+    Saves only what backward needs (b for a's gradient, a for b's), so that modifying
+    the other one in place afterwards is fine, as in PyTorch.
+    """
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        if not ctx.no_grad:
+            need_a, need_b = _needs(ctx, 2)
+            ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a.f.mul_zip(a, b)
 
     @staticmethod
@@ -398,11 +404,12 @@ class Mul(Function):
 
 
 class Div(Function):
-    """f(a, b) = a / b (broadcasting);  ∂f/∂a = 1/b, ∂f/∂b = -a/b²."""
+    """f(a, b) = a / b (broadcasting);  ∂f/∂a = 1/b, ∂f/∂b = -a/b² (a saved only for it)."""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        if not ctx.no_grad:
+            ctx.save_for_backward(a if _needs(ctx, 2)[1] else None, b)
         return a.f.div_zip(a, b)
 
     @staticmethod
@@ -564,12 +571,25 @@ class ReLUBackward(Function):
 
 
 class _Comparison(Function):
-    """A piecewise-constant comparison: both derivatives are 0 (zeros of each input's shape)."""
+    """A piecewise-constant comparison: both derivatives are 0 (zeros of each input's shape).
+
+    Only the inputs' shapes and dtypes are saved (``_save_shapes``), not the inputs.
+    """
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
         a, b = ctx.saved_values
-        return _zeros_like(a), _zeros_like(b)
+        return _zeros_as(grad, a), _zeros_as(grad, b)
+
+
+def _save_shapes(ctx: Context, *ts: Tensor) -> None:
+    """Save the shape and dtype of each of ``ts`` (what zero gradients need)."""
+    ctx.save_for_backward(*[(t.shape, t.dtype) for t in ts])
+
+
+def _zeros_as(like: Tensor, shape_dtype: tuple[tuple[int, ...], Any]) -> Tensor:
+    shape, dtype = shape_dtype
+    return like._new(TensorData._from_array(np.zeros(shape, dtype=dtype)))
 
 
 class LT(_Comparison):
@@ -577,7 +597,7 @@ class LT(_Comparison):
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        _save_shapes(ctx, a, b)
         return a.f.lt_zip(a, b)
 
 
@@ -586,7 +606,7 @@ class EQ(_Comparison):
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        _save_shapes(ctx, a, b)
         return a.f.eq_zip(a, b)
 
 
@@ -595,7 +615,7 @@ class IsClose(_Comparison):
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        _save_shapes(ctx, a, b)
         return a.f.is_close_zip(a, b)
 
 
@@ -658,14 +678,14 @@ class All(Function):
     @staticmethod
     def forward(ctx: Context, a: Tensor, dim: Any = None) -> Tensor:
         d = _dim(a, dim)
-        ctx.save_for_backward(a)
+        _save_shapes(ctx, a)
         nz = a.f.nonzero_map(a)
         return _full_reduce(nz, a.f.mul_reduce) if d is None else a.f.mul_reduce(nz, d)
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, ...]:
         (a,) = ctx.saved_values
-        return _grads(ctx, _zeros_like(a))
+        return _grads(ctx, _zeros_as(grad, a))
 
 
 # ---------------------------------------------------------------------------
@@ -826,7 +846,9 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        if not ctx.no_grad:  # each input is needed only for the other's gradient
+            need_a, need_b = _needs(ctx, 2)
+            ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a.f.matrix_multiply(a, b)
 
     @staticmethod

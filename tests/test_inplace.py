@@ -381,3 +381,67 @@ def test_version_counter_is_shared_by_views() -> None:
     assert _versions.version(d._tensor._array) == before + 1
     other = Tensor(A)
     assert _versions.version(other._tensor._array) == 0
+
+
+# ---------------------------------------------------------------------------
+# t[key] = value
+# ---------------------------------------------------------------------------
+
+SET_CASES: list[tuple[Any, Any]] = [
+    ((0, 1), 9.0),
+    ((slice(0, 1), Ellipsis), 5.0),
+    ((Ellipsis, 1), [7.0, 8.0]),
+    ((slice(None), slice(1, 3)), [[1.0, 2.0]]),  # broadcast over rows
+    ((None, 1, slice(None)), 4.0),
+    (Ellipsis, [0.5, 1.5, 2.5]),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), SET_CASES)
+def test_setitem_values_match_numpy(key: Any, value: Any) -> None:
+    t = Tensor(A)
+    arr = t._tensor._array
+    t[key] = value if isinstance(value, float) else Tensor(value)
+    ref = np.array(A)
+    ref[key] = value
+    assert t._tensor._array is arr
+    np.testing.assert_array_equal(t.to_numpy(), ref)
+
+
+def test_setitem_value_gets_its_gradient() -> None:
+    torch = _torch()
+
+    def run(lib: Any) -> tuple[Any, ...]:
+        if lib is minitorch:
+            x, w = Tensor(A, requires_grad=True), Tensor(B, requires_grad=True)
+            c = minitorch.zeros((2, 3))
+        else:
+            x = lib.tensor(A, dtype=lib.float64, requires_grad=True)
+            w = lib.tensor(B, dtype=lib.float64, requires_grad=True)
+            c = lib.zeros((2, 3), dtype=lib.float64)
+        c[0:1, ...] = w * 2.0  # a constant becomes a node
+        y = x * 2.0
+        before = y * 1.0
+        y[:, 1:2] = w[0:1] * 3.0  # a graph tensor is rebased
+        loss = (c * c).sum() + (y * y).sum() + (before * before).sum()
+        loss.backward()
+        return x.grad, w.grad
+
+    ours, theirs = run(minitorch), run(torch)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.to_numpy(), b.numpy())
+
+
+def test_setitem_errors() -> None:
+    w = Tensor(A, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"t\[key\] = value: a leaf tensor.*no_grad"):
+        w[0, 0] = 1.0
+    t = Tensor(A)
+    with pytest.raises(minitorch.IndexingError, match="Negative index"):
+        t[-1, 0] = 1.0
+    with pytest.raises(minitorch.IndexingError, match="out of range"):
+        t[2, 0] = 1.0
+    with pytest.raises(minitorch.IndexingError, match=r"t\[1, \.\.\.\] = value"):
+        t[1] = 1.0
+    with pytest.raises(RuntimeError, match=r"shape \(2,\).*selection of shape \(3,\)"):
+        t[0, ...] = Tensor([1.0, 2.0])
