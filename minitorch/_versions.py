@@ -14,6 +14,10 @@ version that was never recorded means 0. The hot paths test only ``on``.
 ``rebased`` turns True once an in-place op has moved a tensor of a graph onto a new node
 (``y.add_(1)`` on ``y = x * 2``); from then on contexts record the generation of their
 inputs (see ``Tensor.parents``).
+
+Per-tensor extras live here too, keyed by ``unique_id`` and dropped with the tensor
+(``watch``): ``OLD_NODES`` (the nodes a rebased tensor was, oldest first: its generations),
+``HOOKS`` (``register_hook``) and ``RETAINS`` (``retain_grad``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["bump", "on", "rebased", "root", "switch_on", "version"]
+__all__ = [
+    "HOOKS",
+    "OLD_NODES",
+    "RETAINS",
+    "bump",
+    "on",
+    "rebased",
+    "root",
+    "switch_on",
+    "version",
+    "watch",
+]
 
 on = False
 """True once any in-place write, hook or retained gradient happened in this process."""
@@ -33,6 +48,33 @@ rebased = False
 
 _VERSIONS: dict[int, tuple[weakref.ref[Any], int]] = {}
 """id(root array) -> (a weak reference to it, its version); dropped with the array."""
+
+
+OLD_NODES: dict[int, list[Any]] = {}
+"""unique_id of a rebased tensor -> the nodes it was before each in-place write."""
+
+HOOKS: dict[int, dict[int, Any]] = {}
+"""unique_id -> {handle id: hook} (``Tensor.register_hook``)."""
+
+RETAINS: set[int] = set()
+"""unique_ids of the non-leaves whose gradient is kept (``Tensor.retain_grad``)."""
+
+_WATCHED: set[int] = set()
+
+
+def watch(t: Any) -> None:
+    """Drop ``t``'s entries in the registries above when ``t`` is garbage collected."""
+    uid = t.unique_id
+    if uid not in _WATCHED:
+        _WATCHED.add(uid)
+        weakref.finalize(t, _forget, uid)
+
+
+def _forget(uid: int) -> None:
+    OLD_NODES.pop(uid, None)
+    HOOKS.pop(uid, None)
+    RETAINS.discard(uid)
+    _WATCHED.discard(uid)
 
 
 def switch_on(rebase: bool = False) -> None:

@@ -80,7 +80,7 @@ def check_target(t: Tensor, op: str) -> None:
         if fn is None:
             raise RuntimeError(_leaf_message(op))
         root = _versions.root(t._tensor._array)
-        rebased = getattr(t, "_nodes", None) is not None  # its node is an op's, not a view
+        rebased = t.unique_id in _versions.OLD_NODES  # its node is an op's, not a view
         for x in () if rebased else h.inputs:
             if (
                 isinstance(x, Tensor)
@@ -136,10 +136,10 @@ def write(
     old._grad = None
     old.unique_id = _next_id()
     old._name = t._name
-    hooks = getattr(t, "_hooks", None)
+    hooks = _versions.HOOKS.pop(t.unique_id, None)
     if hooks:  # hooks registered before the write see the gradient of the old value
-        old._hooks = hooks
-        t._hooks = {}
+        _versions.HOOKS[old.unique_id] = hooks
+        _versions.watch(old)
     h = old.history
     if h is not None and h.ctx is not None and hasattr(h.ctx, "output_version"):
         h.ctx.output_version = 0  # old holds its own copy now
@@ -152,8 +152,8 @@ def write(
     np.copyto(arr, r._tensor._array)
     n = _versions.bump(arr)
     _versions.switch_on(rebase=True)
-    nodes = getattr(t, "_nodes", None)
-    t._nodes = [old] if nodes is None else [*nodes, old]
+    _versions.OLD_NODES.setdefault(t.unique_id, []).append(old)
+    _versions.watch(t)
     t.history = r.history
     if r.history is not None and r.history.ctx is not None:
         r.history.ctx.output_version = n  # type: ignore[attr-defined]

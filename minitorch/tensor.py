@@ -239,15 +239,16 @@ class _ModifiedOutput:
 def _node_inputs(h: History) -> Sequence[Any]:
     """``h.inputs``, each rebased input replaced by the node it was when ``h`` was recorded."""
     inputs = h.inputs
+    old = _versions.OLD_NODES
     for v in inputs:
-        if type(v) is Tensor and getattr(v, "_nodes", None):
+        if v.unique_id in old:
             break
     else:
         return inputs
     gens = getattr(h.ctx, "input_gens", None)
     out = []
     for i, v in enumerate(inputs):
-        nodes = getattr(v, "_nodes", None) if isinstance(v, Tensor) else None
+        nodes = old.get(v.unique_id)
         if nodes:
             g = gens[i] if gens else 0
             if g < len(nodes):
@@ -258,7 +259,7 @@ def _node_inputs(h: History) -> Sequence[Any]:
 
 def _run_hooks(t: Tensor, d: Tensor) -> Tensor:
     """``d`` passed through ``t``'s hooks (each may return a replacement, or None)."""
-    hooks = getattr(t, "_hooks", None)
+    hooks = _versions.HOOKS.get(t.unique_id)
     if not hooks:
         return d
     for hook in list(hooks.values()):
@@ -283,7 +284,7 @@ def _prepare_chain_rule(node: Tensor, h: History, d: Tensor) -> tuple[Tensor, An
     """The bookkeeping of ``chain_rule`` once ``_versions.on``: hooks, ``retain_grad``,
     version checks. Returns the gradient, what ``ctx.output`` is to be and the inputs."""
     d = _run_hooks(node, d)
-    if getattr(node, "_retains", False):
+    if node.unique_id in _versions.RETAINS:
         kept = d  # a copy, unless it carries a graph (create_graph)
         if d.history is None:
             kept = node._new(TensorData._from_c_array(np.array(d._tensor._array, order="C")))
@@ -328,18 +329,16 @@ def _backward_to(
         raise RuntimeError(
             "backward(inputs=...): give a non-empty list of tensors that require grad."
         )
-    retained = [t for t in targets if t.history.last_fn is not None and not t.retains_grad]  # type: ignore[union-attr]
+    retained = {t.unique_id for t in targets if not t.is_leaf() and not t.retains_grad}
     _versions.switch_on()
     previous = _Only.ids
     _Only.ids = {t.unique_id for t in targets}
-    for t in retained:
-        t._retains = True
+    _versions.RETAINS.update(retained)
     try:
         out.backward(seed, retain_graph=retain_graph, create_graph=create_graph)
     finally:
         _Only.ids = previous
-        for t in retained:
-            t._retains = False
+        _versions.RETAINS.difference_update(retained)
 
 
 class Tensor:
@@ -351,29 +350,13 @@ class Tensor:
     default backend is the NumPy one (``FastBackend``), dtype float64.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_grad",
-        "_hooks",
-        "_name",
-        "_nodes",
-        "_retains",
-        "_tensor",
-        "backend",
-        "history",
-        "unique_id",
-    )
-    # _hooks, _nodes and _retains stay unset until register_hook, an in-place rebase or
-    # retain_grad sets them (read only once ``_versions.on``).
+    __slots__ = ("__weakref__", "_grad", "_name", "_tensor", "backend", "history", "unique_id")
 
     _tensor: TensorData
     history: History | None
     backend: TensorBackend
     _grad: Tensor | None
     unique_id: int
-    _hooks: dict[int, Callable[[Tensor], Tensor | None]]
-    _nodes: list[Tensor]
-    _retains: bool
 
     def __init__(
         self,
@@ -736,14 +719,15 @@ class Tensor:
                 "it. Make its inputs require grad (requires_grad=True) first."
             )
         if h.last_fn is not None:
-            self._retains = True
+            _versions.RETAINS.add(self.unique_id)
+            _versions.watch(self)
             _versions.switch_on()
 
     @property
     def retains_grad(self) -> bool:
         """True for a non-leaf on which ``retain_grad()`` was called."""
         h = self.history
-        return h is not None and h.last_fn is not None and getattr(self, "_retains", False)
+        return h is not None and h.last_fn is not None and self.unique_id in _versions.RETAINS
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` each time the gradient of this tensor is computed.
@@ -760,9 +744,10 @@ class Tensor:
             )
         if not callable(hook):
             raise TypeError(f"register_hook needs a function grad -> grad or None, got {hook!r}.")
-        hooks = getattr(self, "_hooks", None)
+        hooks = _versions.HOOKS.get(self.unique_id)
         if hooks is None:
-            hooks = self._hooks = {}
+            hooks = _versions.HOOKS[self.unique_id] = {}
+            _versions.watch(self)
         handle = RemovableHandle(hooks)
         hooks[handle.id] = hook
         _versions.switch_on()

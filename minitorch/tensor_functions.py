@@ -238,11 +238,10 @@ class Function(_Explained):
 
 def _record_versions(ctx: TensorContext, c: Tensor, vals: Sequence[Any]) -> None:
     """Record the result's storage version and, once tensors were rebased, input generations."""
-    v = _versions.version(c._tensor._array)
-    if v:
-        ctx.output_version = v
+    ctx.output_version = _versions.version(c._tensor._array)
     if _versions.rebased:
-        gens = [len(getattr(x, "_nodes", ())) if isinstance(x, Tensor) else 0 for x in vals]
+        old = _versions.OLD_NODES
+        gens = [len(old.get(x.unique_id, ())) if isinstance(x, Tensor) else 0 for x in vals]
         if any(gens):
             ctx.input_gens = tuple(gens)
 
