@@ -445,3 +445,28 @@ def test_setitem_errors() -> None:
         t[1] = 1.0
     with pytest.raises(RuntimeError, match=r"shape \(2,\).*selection of shape \(3,\)"):
         t[0, ...] = Tensor([1.0, 2.0])
+
+
+def test_rebased_graphs_are_freed_by_reference_counting() -> None:
+    import gc
+    import weakref
+
+    gc.collect()
+    gc.disable()
+    try:
+        x = Tensor(B, requires_grad=True)
+        y = x * 2.0
+        c = y + 1.0
+        y.mul_(x)
+        y.register_hook(lambda g: None)
+        y.retain_grad()
+        (y.sum() + c.sum()).backward()
+        old = _versions.OLD_NODES[y.unique_id][0]
+        refs = [weakref.ref(t) for t in (y, c, old)]
+        uid = y.unique_id
+        del y, c, old
+        assert all(r() is None for r in refs)
+        assert uid not in _versions.OLD_NODES and uid not in _versions.HOOKS
+        assert uid not in _versions.RETAINS
+    finally:
+        gc.enable()
