@@ -21,15 +21,22 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from . import _fastpath
-from .autodiff import UNPACK_HINT, GraphFreedError, History, backpropagate, grads_tuple
+from . import _fastpath, _versions
+from .autodiff import (
+    UNPACK_HINT,
+    GraphFreedError,
+    History,
+    backpropagate,
+    grads_tuple,
+)
 from .fast_ops import FastBackend
 from .indexing import is_full_index, normalize_key
 from .tensor_data import IndexingError, Storage, TensorData, UserShape, UserStrides, shape_broadcast
@@ -188,6 +195,164 @@ def _as_gradient(fn: Any, inp: Tensor, g: Any) -> Tensor:
     )
 
 
+class RemovableHandle:
+    """What ``register_hook`` returns: ``remove()`` takes the hook off (also as a ``with``)."""
+
+    __slots__ = ("_hooks", "id")
+    _ids = count(1).__next__
+
+    def __init__(self, hooks: dict[int, Any]) -> None:
+        self._hooks = hooks
+        self.id = RemovableHandle._ids()
+
+    def remove(self) -> None:
+        """Remove the hook (removing it twice does nothing)."""
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+class _Only:
+    """The leaves a ``backward(inputs=...)`` accumulates into (None: all of them)."""
+
+    ids: set[int] | None = None
+
+
+def _modified_message(fn: Any, t: Any, what: str, then: int, now: int) -> str:
+    return (
+        "One of the tensors needed for gradient computation has been modified by an "
+        f"in-place operation: {what} of {fn.__name__} (shape {tuple(t.shape)}) is at version "
+        f"{now}, but {fn.__name__}'s backward needs it at version {then}, as it was when "
+        "recorded. Use the out-of-place op (`y = y + 1` rather than `y.add_(1)` or "
+        "`y += 1`), or .clone() the tensor before modifying it in place."
+    )
+
+
+class _ModifiedOutput:
+    """Stands for a Function's result in ``ctx.output`` once that result was modified in
+    place: any use of it (by a backward that needs it) raises the version error."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(self.message)
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(self.message)
+
+
+def _node_inputs(h: History) -> Sequence[Any]:
+    """``h.inputs``, each rebased input replaced by the node it was when ``h`` was recorded."""
+    inputs = h.inputs
+    old = _versions.OLD_NODES
+    for v in inputs:
+        if v.unique_id in old:
+            break
+    else:
+        return inputs
+    gens = getattr(h.ctx, "input_gens", None)
+    out = []
+    for i, v in enumerate(inputs):
+        nodes = old.get(v.unique_id)
+        if nodes:
+            g = gens[i] if gens else 0
+            if g < len(nodes):
+                v = nodes[g]
+        out.append(v)
+    return out
+
+
+def _run_hooks(t: Tensor, d: Tensor) -> Tensor:
+    """``d`` passed through ``t``'s hooks (each may return a replacement, or None)."""
+    hooks = _versions.HOOKS.get(t.unique_id)
+    if not hooks:
+        return d
+    for hook in list(hooks.values()):
+        r = hook(d)
+        if r is not None:
+            if not isinstance(r, Tensor):
+                raise TypeError(
+                    f"A hook registered on a tensor of shape {t.shape} returned a "
+                    f"{type(r).__name__}; return a Tensor of that shape (or None to keep the "
+                    "gradient)."
+                )
+            if r.shape != d.shape:
+                raise RuntimeError(
+                    f"A hook returned a gradient of shape {r.shape}, but the tensor's gradient "
+                    f"has shape {d.shape}; return one of the same shape."
+                )
+            d = r
+    return d
+
+
+def _prepare_chain_rule(node: Tensor, h: History, d: Tensor) -> tuple[Tensor, Any, Sequence[Any]]:
+    """The bookkeeping of ``chain_rule`` once ``_versions.on``: hooks, ``retain_grad``,
+    version checks. Returns the gradient, what ``ctx.output`` is to be and the inputs."""
+    d = _run_hooks(node, d)
+    if node.unique_id in _versions.RETAINS:
+        kept = d  # a copy, unless it carries a graph (create_graph)
+        if d.history is None:
+            kept = node._new(TensorData._from_c_array(np.array(d._tensor._array, order="C")))
+        g = node._grad
+        node._grad = kept if g is None else g + kept
+    fn = h.last_fn
+    ctx: Any = h.ctx
+    saved = ctx.saved_values
+    if saved:
+        versions = getattr(ctx, "saved_versions", None)
+        for i, v in enumerate(saved):
+            if isinstance(v, Tensor):
+                now = _versions.version(v._tensor._array)
+                then = versions[i] if versions else 0
+                if now != then:
+                    raise RuntimeError(_modified_message(fn, v, f"saved tensor {i}", then, now))
+    out: Any = node
+    now = _versions.version(node._tensor._array)
+    then = getattr(ctx, "output_version", 0)
+    if now != then:
+        out = _ModifiedOutput(_modified_message(fn, node, "the output", then, now))
+    return d, out, (_node_inputs(h) if _versions.rebased else h.inputs)
+
+
+def _backward_error(fn: Any, ctx: Any, out: Any, err: Exception) -> Exception:
+    """A TypeError/AttributeError raised by ``fn.backward``, explained."""
+    if type(out) is _ModifiedOutput:
+        return RuntimeError(out.message)
+    msg = str(err)
+    hint = ""
+    if ctx.saved_values and (isinstance(err, TypeError) or "'tuple'" in msg):
+        hint = " " + UNPACK_HINT
+    return type(err)(f"{fn.__name__}.backward raised {type(err).__name__}: {msg}.{hint}")
+
+
+def _backward_to(
+    out: Tensor, seed: Tensor, inputs: Any, retain_graph: bool, create_graph: bool
+) -> None:
+    """``out.backward(seed, inputs=inputs)``: only ``inputs`` get ``.grad``."""
+    targets = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not targets or not all(isinstance(t, Tensor) and t.history is not None for t in targets):
+        raise RuntimeError(
+            "backward(inputs=...): give a non-empty list of tensors that require grad."
+        )
+    retained = {t.unique_id for t in targets if not t.is_leaf() and not t.retains_grad}
+    _versions.switch_on()
+    previous = _Only.ids
+    _Only.ids = {t.unique_id for t in targets}
+    _versions.RETAINS.update(retained)
+    try:
+        out.backward(seed, retain_graph=retain_graph, create_graph=create_graph)
+    finally:
+        _Only.ids = previous
+        _versions.RETAINS.difference_update(retained)
+
+
 class Tensor:
     """An n-d array of floats that records the Functions applied to it.
 
@@ -197,7 +362,7 @@ class Tensor:
     default backend is the NumPy one (``FastBackend``), dtype float64.
     """
 
-    __slots__ = ("__weakref__", "_name", "_tensor", "backend", "grad", "history", "unique_id")
+    __slots__ = ("__weakref__", "_grad", "_name", "_tensor", "backend", "history", "unique_id")
 
     __array_ufunc__ = None
     """NumPy defers to the Tensor's reflected operators: ``np.float64(2) * t`` and
@@ -206,7 +371,7 @@ class Tensor:
     _tensor: TensorData
     history: History | None
     backend: TensorBackend
-    grad: Tensor | None
+    _grad: Tensor | None
     unique_id: int
 
     def __init__(
@@ -223,7 +388,7 @@ class Tensor:
         self._tensor = _to_data(v, _dtype(dtype))
         self.history = _LEAF if requires_grad and back is None else back
         self.backend = FastBackend if backend is None else backend
-        self.grad = None
+        self._grad = None
         self.unique_id = _next_id()
         self._name = name
 
@@ -234,7 +399,7 @@ class Tensor:
         t._tensor = tensor_data
         t.history = None
         t.backend = self.backend
-        t.grad = None
+        t._grad = None
         t.unique_id = _next_id()
         t._name = None
         return t
@@ -264,6 +429,10 @@ class Tensor:
             return _fastpath.number(self, b)
         if isinstance(b, np.generic) or (isinstance(b, np.ndarray) and b.ndim == 0):
             return _fastpath.number(self, float(b))  # NumPy scalars: np.float64(2.0) * t
+        if isinstance(b, (tuple, list)) and any(isinstance(x, Tensor) for x in b):
+            raise TypeError(
+                f"An operand is a {type(b).__name__} of Tensors, not a Tensor. {UNPACK_HINT}"
+            )
         return Tensor(b, backend=self.backend, dtype=self.dtype)
 
     # -- properties ----------------------------------------------------------------
@@ -317,7 +486,21 @@ class Tensor:
         self.requires_grad_(bool(flag))
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
-        """True: make this a fresh leaf (also if it had a history); False: a constant."""
+        """True: make this a fresh leaf (also if it had a history); False: a constant.
+
+        On a tensor made by a Function (a non-leaf) True cuts it from its graph, as the
+        course's contract says, and warns: no gradient reaches its inputs any more.
+        """
+        h = self.history
+        if flag and h is not None and h.last_fn is not None:
+            warnings.warn(
+                f"requires_grad_(True) on a tensor made by {h.last_fn.__name__} (not a leaf) "
+                "makes it a fresh leaf: it is cut from its graph, and no gradient will reach "
+                "the tensors it was computed from. Call requires_grad_() on the leaf whose "
+                "gradient you want; to cut on purpose, write y.detach().requires_grad_().",
+                UserWarning,
+                stacklevel=2,
+            )
         self.history = _LEAF if flag else None
         return self
 
@@ -327,11 +510,39 @@ class Tensor:
         h = self.history
         return None if h is None else h.last_fn
 
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient that ``backward()`` accumulated (leaves, and ``retain_grad()`` tensors).
+
+        May be assigned ``None`` or a Tensor of this tensor's shape.
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"t.grad must be None or a Tensor of shape {self.shape}, got a "
+                    f"{type(value).__name__}; wrap it with minitorch.tensor(...)."
+                )
+            if value.shape != self.shape:
+                raise RuntimeError(
+                    f"t.grad: the assigned gradient has shape {value.shape}, but the tensor "
+                    f"has shape {self.shape}; they must match."
+                )
+        self._grad = value
+
     # -- the Variable protocol ----------------------------------------------------------
-    def is_leaf(self) -> bool:
-        """True for a tensor that requires grad and was not made by a Function."""
+    @property
+    def is_leaf(self) -> _Flag:
+        """True unless this tensor was made by a Function (constants are leaves too).
+
+        Truthy like a bool, and callable: ``t.is_leaf()`` (the course's form) returns a
+        real bool.
+        """
         h = self.history
-        return h is not None and h.last_fn is None
+        return _TRUE if h is None or h.last_fn is None else _FALSE
 
     def is_constant(self) -> bool:
         """True when no gradient flows here (no history)."""
@@ -339,15 +550,22 @@ class Tensor:
 
     @property
     def parents(self) -> Sequence[Any]:
-        """The inputs of the Function that made this tensor."""
+        """The inputs of the Function that made this tensor.
+
+        An input that was modified in place after this tensor was made stands here as
+        the node it was then (``_versions.rebased``, ``inplace``).
+        """
         h = self.history
-        return () if h is None else h.inputs
+        if h is None:
+            return ()
+        return _node_inputs(h) if _versions.rebased else h.inputs
 
     def accumulate_derivative(self, x: Tensor) -> None:
         """Add ``x`` (a gradient of this tensor's shape) to ``.grad``. Leaves only.
 
         ``.grad`` starts from zeros, i.e. the first gradient is stored as a copy (a fresh
         C-contiguous buffer of this tensor's dtype, never shared with another tensor).
+        Hooks (``register_hook``) see ``x`` first and may replace it.
         """
         h = self.history
         if h is None or h.last_fn is not None:
@@ -355,23 +573,30 @@ class Tensor:
                 f"accumulate_derivative is for leaves; this tensor was made by "
                 f"{getattr(self.grad_fn, '__name__', 'nothing')}."
             )
+        if _versions.on:
+            if _Only.ids is not None and self.unique_id not in _Only.ids:
+                return
+            x = _run_hooks(self, x)
         if x._tensor.shape != self._tensor.shape:
             x = self.expand(x)
-        g = self.grad
+        g = self._grad
         if g is not None:
-            self.grad = g + x
+            self._grad = g + x
         elif x.history is not None:  # create_graph: keep the graph of the gradient
-            self.grad = x
+            self._grad = x
         elif _fastpath.can_take(x, self):
-            self.grad = x  # a fresh gradient nobody else holds: no copy needed
+            self._grad = x  # a fresh gradient nobody else holds: no copy needed
         else:
             arr = np.array(x._tensor._array, dtype=self._tensor._array.dtype, order="C")
-            self.grad = self._new(TensorData._from_c_array(arr))
+            self._grad = self._new(TensorData._from_c_array(arr))
 
     def chain_rule(self, d_output: Tensor) -> list[tuple[Tensor, Tensor]]:
         """``(input, input.expand(grad))`` for each input that needs a gradient.
 
         Each gradient from the Function's backward is summed back to its input's shape.
+        Once the bookkeeping is on (``_versions.on``): hooks run on ``d_output`` first,
+        ``retain_grad()`` keeps it, and a saved tensor modified in place since it was
+        saved raises.
         """
         h = self.history
         if h is None or h.last_fn is None or h.ctx is None:
@@ -387,17 +612,19 @@ class Tensor:
                 "values were freed after the first backward(). Pass `retain_graph=True` to "
                 "the first backward() to keep the graph, or recompute the forward pass."
             )
-        ctx.output = self  # type: ignore[attr-defined]  # this node, during backward only
+        if _versions.on:
+            d_output, node, inputs = _prepare_chain_rule(self, h, d_output)
+        else:
+            node, inputs = self, h.inputs
+        ctx.output = node  # type: ignore[attr-defined]  # this node, during backward only
         try:
             grads = fn.backward(ctx, d_output)  # Function._backward, inlined
-        except TypeError as err:
-            hint = (" " + UNPACK_HINT) if ctx.saved_values else ""
-            raise TypeError(f"{fn.__name__}.backward raised TypeError: {err}.{hint}") from err
+        except (TypeError, AttributeError) as err:
+            raise _backward_error(fn, ctx, node, err) from err
         finally:
             ctx.output = None  # type: ignore[attr-defined]  # keep no reference: no cycle
         if type(grads) is not tuple:
             grads = grads_tuple(grads)
-        inputs = h.inputs
         if len(grads) != len(inputs):
             raise TypeError(
                 f"{fn.__name__}.backward returned {len(grads)} value(s) but "
@@ -422,27 +649,40 @@ class Tensor:
         return out
 
     def release_graph(self) -> None:
-        """Free what this node's Function saved (called by backward unless retain_graph)."""
+        """Free the tensors and arrays this node's Function saved (backward does this unless
+        ``retain_graph``); a node that saved none stays usable (views, sums, additions)."""
         h = self.history
         if h is not None:
             ctx = h.ctx
-            if ctx is not None:  # Context.release(), inlined: this runs once per node
-                ctx.saved_values = ()
-                ctx.freed = True
+            if ctx is not None and ctx.saved_values:  # Context.release(), inlined
+                for v in ctx.saved_values:
+                    if isinstance(v, (Tensor, np.ndarray)):
+                        ctx.saved_values = ()
+                        ctx.freed = True
+                        break
 
     def backward(
         self,
         grad_output: Any = None,
         retain_graph: bool = False,
         create_graph: bool = False,
+        *,
+        gradient: Any = None,
+        inputs: Sequence[Tensor] | None = None,
     ) -> None:
         """Backpropagate from this tensor; reached leaves accumulate ``.grad``.
 
-        ``grad_output`` is ∂L/∂self (a tensor of this shape, or a number); it may be left
-        out for a one-element tensor (1.0). Saved values are freed afterwards unless
-        ``retain_graph=True``. ``create_graph=True`` records the backward pass, so the
-        gradients can be differentiated again (it implies ``retain_graph``).
+        ``grad_output`` (PyTorch's name: ``gradient``) is ∂L/∂self (a tensor of this shape,
+        or a number); it may be left out for a one-element tensor (1.0). Saved values are
+        freed afterwards unless ``retain_graph=True``, and this tensor's own node is marked
+        used (a second ``backward()`` from it raises). ``create_graph=True`` records the
+        backward pass, so the gradients can be differentiated again (it implies
+        ``retain_graph``). ``inputs``: accumulate ``.grad`` into these tensors only.
         """
+        if gradient is not None:
+            if grad_output is not None:
+                raise TypeError("backward: pass grad_output or gradient (the same), not both.")
+            grad_output = gradient
         if self.history is None:
             raise RuntimeError(
                 "backward() was called on a constant tensor (requires_grad is False): no "
@@ -479,19 +719,70 @@ class Tensor:
                     )
             if seed.history is not None and not create_graph:
                 seed = seed.detach()
+        if inputs is not None:
+            _backward_to(self, seed, inputs, retain_graph, create_graph)
+            return
         with _fastpath.BackwardPass(_next_id):
             backpropagate(self, seed, retain_graph=retain_graph, create_graph=create_graph)
+        if not (retain_graph or create_graph):
+            ctx = self.history.ctx
+            if ctx is not None:  # the output a backward started from counts as used
+                ctx.saved_values = ()
+                ctx.freed = True
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf after ``backward()`` (leaves always keep it)."""
+        h = self.history
+        if h is None:
+            raise RuntimeError(
+                "retain_grad() on a tensor that does not require grad: no gradient will reach "
+                "it. Make its inputs require grad (requires_grad=True) first."
+            )
+        if h.last_fn is not None:
+            _versions.RETAINS.add(self.unique_id)
+            _versions.watch(self)
+            _versions.switch_on()
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf on which ``retain_grad()`` was called."""
+        h = self.history
+        return h is not None and h.last_fn is not None and self.unique_id in _versions.RETAINS
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` each time the gradient of this tensor is computed.
+
+        The hook may return a replacement gradient (same shape) or None (keep it). On a
+        leaf it runs before ``.grad`` accumulates; on a non-leaf before the gradient goes
+        on to its inputs (and before ``retain_grad()`` keeps it). Returns a handle whose
+        ``remove()`` takes the hook off.
+        """
+        if self.history is None:
+            raise RuntimeError(
+                "register_hook on a tensor that does not require grad: no gradient will ever "
+                "reach it. Call requires_grad_() on it (a leaf) first."
+            )
+        if not callable(hook):
+            raise TypeError(f"register_hook needs a function grad -> grad or None, got {hook!r}.")
+        hooks = _versions.HOOKS.get(self.unique_id)
+        if hooks is None:
+            hooks = _versions.HOOKS[self.unique_id] = {}
+            _versions.watch(self)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        _versions.switch_on()
+        return handle
 
     def zero_grad_(self) -> None:
         """Forget the gradient (``.grad = None``)."""
-        self.grad = None
+        self._grad = None
 
     def zero_grad(self) -> None:
         """Forget the gradient (``.grad = None``); same as ``zero_grad_``."""
-        self.grad = None
+        self._grad = None
 
     def detach(self) -> Tensor:
-        """A constant sharing this tensor's data and backend, cut from the graph."""
+        """A constant sharing this tensor's data (and its version counter), cut from the graph."""
         return self._new(self._tensor)
 
     # -- conversion ----------------------------------------------------------------------
@@ -547,6 +838,155 @@ class Tensor:
         """True for a plain row-major layout."""
         return self._tensor.is_contiguous()
 
+    # -- in-place operations (issue 10) ---------------------------------------------------
+    # Each writes into this tensor's storage and returns it, following ``inplace.write``:
+    # a leaf that requires grad raises under grad mode, every write bumps the storage's
+    # version, and a tensor of a graph is rebased onto the recorded op.
+
+    def _binary_(
+        self, op: str, other: Any, ufunc: Any, recorded: Callable[[Tensor, Any], Tensor]
+    ) -> Tensor:
+        if isinstance(other, Tensor):
+            inplace.check_fits(self, op, other)
+            o: Any = other._tensor._array
+        elif isinstance(other, (numbers.Real, np.number)) and not isinstance(other, bool):
+            o = other
+        else:
+            other = self._ensure_tensor(other)
+            inplace.check_fits(self, op, other)
+            o = other._tensor._array
+
+        def direct(arr: npt.NDArray[Any]) -> None:
+            ufunc(arr, o, out=arr, casting="same_kind")
+
+        return inplace.write(self, op, (other,), direct, recorded)
+
+    def _unary_(self, op: str, method: Callable[[Tensor], Tensor]) -> Tensor:
+        def direct(arr: npt.NDArray[Any]) -> None:
+            np.copyto(arr, method(self)._tensor._array, casting="same_kind")
+
+        return inplace.write(self, op, (), direct, method)
+
+    def add_(self, other: Any, *, alpha: float = 1) -> Tensor:
+        """``self += alpha * other`` in place (``other`` broadcast to this shape)."""
+        if alpha != 1:
+            other = other * alpha if isinstance(other, Tensor) else self._scaled(other, alpha)
+        return self._binary_("add_", other, np.add, lambda a, b: a + b)
+
+    def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
+        """``self -= alpha * other`` in place (``other`` broadcast to this shape)."""
+        if alpha != 1:
+            other = other * alpha if isinstance(other, Tensor) else self._scaled(other, alpha)
+        return self._binary_("sub_", other, np.subtract, lambda a, b: a - b)
+
+    def _scaled(self, other: Any, alpha: float) -> Any:
+        if isinstance(other, (numbers.Real, np.number)) and not isinstance(other, bool):
+            return other * alpha
+        return self._ensure_tensor(other) * alpha
+
+    def mul_(self, other: Any) -> Tensor:
+        """``self *= other`` in place (``other`` broadcast to this shape)."""
+        return self._binary_("mul_", other, np.multiply, lambda a, b: a * b)
+
+    def div_(self, other: Any) -> Tensor:
+        """``self /= other`` in place (``other`` broadcast to this shape)."""
+        return self._binary_("div_", other, np.divide, lambda a, b: a / b)
+
+    def pow_(self, exponent: Any) -> Tensor:
+        """``self = self ** exponent`` in place."""
+        if isinstance(exponent, Tensor):
+            inplace.check_fits(self, "pow_", exponent)
+        return inplace.write(
+            self,
+            "pow_",
+            (exponent,),
+            lambda arr: np.copyto(arr, (self**exponent)._tensor._array, casting="same_kind"),
+            lambda a, p: a**p,
+        )
+
+    def neg_(self) -> Tensor:
+        """``self = -self`` in place."""
+        return inplace.write(self, "neg_", (), lambda arr: np.negative(arr, out=arr), lambda a: -a)
+
+    def exp_(self) -> Tensor:
+        """``self = exp(self)`` in place."""
+        return self._unary_("exp_", Tensor.exp)
+
+    def log_(self) -> Tensor:
+        """``self = log(self)`` in place (minitorch's log: ln(x + 1e-6))."""
+        return self._unary_("log_", Tensor.log)
+
+    def sigmoid_(self) -> Tensor:
+        """``self = sigmoid(self)`` in place."""
+        return self._unary_("sigmoid_", Tensor.sigmoid)
+
+    def relu_(self) -> Tensor:
+        """``self = relu(self)`` in place."""
+        return self._unary_("relu_", Tensor.relu)
+
+    def tanh_(self) -> Tensor:
+        """``self = tanh(self)`` in place."""
+        return self._unary_("tanh_", Tensor.tanh)
+
+    def _set_(self, op: str, key: Any, value: Any) -> Tensor:
+        """``self[key] = value`` (``key`` a NumPy key, ``value`` a number or Tensor)."""
+        v = value if isinstance(value, Tensor) else self._ensure_tensor(value)
+        target = self._tensor._array[key].shape
+        try:
+            fits = np.broadcast_shapes(target, _drop_leading_ones(v.shape, len(target)))
+        except ValueError:
+            fits = None
+        if fits != target:
+            raise RuntimeError(
+                f"{op}: a value of shape {v.shape} cannot be written into a selection of shape "
+                f"{target}; it must broadcast to it."
+            )
+
+        def direct(arr: npt.NDArray[Any]) -> None:
+            arr[key] = v._tensor._array.reshape(_drop_leading_ones(v.shape, len(target)))
+
+        return inplace.write(self, op, (v,), direct, lambda a, b: inplace.SetItem.apply(a, b, key))
+
+    def zero_(self) -> Tensor:
+        """Fill with zeros in place."""
+        return self._set_("zero_", Ellipsis, 0.0)
+
+    def fill_(self, value: Any) -> Tensor:
+        """Fill with ``value`` (a number or a one-element tensor) in place."""
+        if isinstance(value, Tensor) and value.size != 1:
+            raise RuntimeError(
+                f"fill_ takes a number or a one-element tensor, got shape {value.shape}; "
+                "use copy_() to write a tensor's values."
+            )
+        return self._set_("fill_", Ellipsis, value)
+
+    def copy_(self, src: Any) -> Tensor:
+        """Write ``src``'s values (broadcast to this shape) into this tensor, in place."""
+        if not isinstance(src, Tensor):
+            src = Tensor(src, backend=self.backend, dtype=self.dtype)
+        return self._set_("copy_", Ellipsis, src)
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self.div_(other)
+
+    def __imatmul__(self, other: Any) -> Tensor:  # type: ignore[misc]
+        return inplace.write(
+            self,
+            "@=",
+            (other,),
+            lambda arr: np.copyto(arr, _fits(self, "@=", self @ other), casting="same_kind"),
+            lambda a, b: a @ b,
+        )
+
     # -- display -----------------------------------------------------------------------
     def __repr__(self) -> str:
         body = self._tensor.to_string().replace("\n", "\n       ")
@@ -587,13 +1027,13 @@ class Tensor:
         return tf.GetItem.apply(self, np_key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        """Write in place: ``t[i, j] = v`` or ``t[0:2, :] = values`` (broadcasting)."""
-        if isinstance(key, (int, np.integer)) or (
-            isinstance(key, (tuple, list)) and all(isinstance(k, (int, np.integer)) for k in key)
-        ):
-            self._tensor.set(int(key) if isinstance(key, (int, np.integer)) else tuple(key), value)
-            return
-        self._tensor._array[_check_key(key, self.shape)] = np.asarray(value)
+        """Write in place: ``t[i, j] = v``, ``t[0:2, :] = values`` (broadcast to the selection).
+
+        ``value`` is a number or a Tensor (nested lists and arrays are converted); an
+        in-place op like the others (``inplace``): a leaf that requires grad refuses under
+        grad mode, and a value that requires grad gets its gradient (``SetItem``).
+        """
+        self._set_("t[key] = value", _setitem_key(self, key), value)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -1059,6 +1499,44 @@ class Tensor:
         return sf.select(self, dim, index)
 
 
+def _setitem_key(t: Tensor, key: Any) -> Any:
+    """The NumPy key for ``t[key] = ...``; a full index of ints is checked as the contract says
+    (wrong length, negative or out of range: IndexingError)."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        key = (key,)
+    if isinstance(key, tuple) and all(  # a list is advanced indexing, as for reads
+        isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in key
+    ):
+        if 0 < len(key) < t.dims:
+            k = ", ".join(str(int(i)) for i in key)
+            raise IndexingError(
+                f"t[{k}] = value on a tensor of shape {t.shape}: an index of {len(key)} int(s) "
+                f"is not a full index ({t.dims} ints); to write a sub-tensor, write "
+                f"t[{k}, ...] = value."
+            )
+        t._tensor.index(tuple(key))  # raises IndexingError, naming the problem
+        return tuple(int(k) for k in key)
+    return _check_key(key, t.shape)
+
+
+def _fits(t: Tensor, op: str, r: Tensor) -> npt.NDArray[Any]:
+    """``r``'s values, when ``r`` has ``t``'s shape (an in-place result must keep it)."""
+    if r.shape != t.shape:
+        raise RuntimeError(
+            f"{op}: the result has shape {r.shape}, which does not fit the tensor's shape "
+            f"{t.shape} (an in-place op cannot change the shape); use the out-of-place op."
+        )
+    return r._tensor._array
+
+
+def _drop_leading_ones(shape: tuple[int, ...], ndim: int) -> tuple[int, ...]:
+    """``shape`` without the leading size-1 dims beyond ``ndim`` (NumPy assigns that way)."""
+    while len(shape) > ndim and shape[0] == 1:
+        shape = shape[1:]
+    return shape
+
+
 # Circular by design: the Functions need Tensor, Tensor's operators need the Functions.
 from . import shape_functions as sf  # noqa: E402
+from . import inplace  # noqa: E402
 from . import tensor_functions as tf  # noqa: E402

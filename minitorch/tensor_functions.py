@@ -43,7 +43,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from . import operators
+from . import _versions, operators
 from .autodiff import Context, History, grads_tuple, is_grad_enabled
 from .creation import from_numpy, ones, rand, tensor, zeros  # the course's place for them
 from .gradcheck import grad_central_difference, grad_check, gradcheck  # the course's names
@@ -120,12 +120,36 @@ class TensorContext(Context):
     than saving it, which would make a reference cycle (result → history → context →
     result). Under ``create_graph`` it is the graph node itself, so second derivatives
     flow through it.
+
+    Once an in-place op has run in the process (``_versions.on``), the context also
+    remembers the storage versions of the tensors it saved (``saved_versions``) and of its
+    result (``output_version``), and, once a tensor was rebased, the generation of each
+    input (``input_gens``); a field never set means 0 for every entry.
     """
 
-    __slots__ = ("needs_input_grad", "output")
+    __slots__ = ("input_gens", "needs_input_grad", "output", "output_version", "saved_versions")
 
     needs_input_grad: tuple[bool, ...]
     output: Tensor  # set for the duration of backward only (None otherwise)
+    saved_versions: tuple[int, ...]
+    output_version: int
+    input_gens: tuple[int, ...]
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Store ``values`` (as a tuple) for backward; nothing is kept under ``no_grad``.
+
+        With the version counters on, the version of each saved Tensor's storage is kept
+        too, so that backward can tell if it was modified in place since.
+        """
+        if not self.no_grad:
+            self.saved_values = values
+            if _versions.on:
+                self.saved_versions = tuple(
+                    [
+                        _versions.version(v._tensor._array) if isinstance(v, Tensor) else 0
+                        for v in values
+                    ]
+                )
 
 
 _RECORDS_NOTHING = TensorContext(no_grad=True)
@@ -134,15 +158,20 @@ _RECORDS_NOTHING.needs_input_grad = ()
 does nothing under ``no_grad``), so one serves all."""
 
 
-class Function:
+class _Explained:
+    """What a Function inherits when it lacks ``forward`` or ``backward``: an error naming
+    the Function and the method to add (not a bare AttributeError)."""
+
+    forward: Any = classmethod(lambda cls, ctx, *inputs: _missing(cls, "forward"))
+    backward: Any = classmethod(lambda cls, ctx, grad: _missing(cls, "backward"))
+
+
+class Function(_Explained):
     """Base class of differentiable tensor operations.
 
     Subclasses define static ``forward(ctx, *inputs)`` and ``backward(ctx, grad)``;
     callers use ``Fn.apply(*inputs)``.
     """
-
-    forward: Any
-    backward: Any
 
     @classmethod
     def _forward(cls, ctx: Context, *inps: Any) -> Tensor:
@@ -213,7 +242,33 @@ class Function:
         h.ctx = ctx
         h.inputs = inputs
         c.history = h
+        if _versions.on:
+            _record_versions(ctx, c, vals)
         return c
+
+
+def _record_versions(ctx: TensorContext, c: Tensor, vals: Sequence[Any]) -> None:
+    """Record the result's storage version and, once tensors were rebased, input generations."""
+    ctx.output_version = _versions.version(c._tensor._array)
+    if _versions.rebased:
+        old = _versions.OLD_NODES
+        gens = [len(old.get(x.unique_id, ())) if isinstance(x, Tensor) else 0 for x in vals]
+        if any(gens):
+            ctx.input_gens = tuple(gens)
+
+
+def _missing(cls: type[_Explained], method: str) -> NoReturn:
+    what = (
+        "computing the result with the backend's kernels (e.g. `a.f.add_zip(a, b)`)"
+        if method == "forward"
+        else "returning grad times its derivative, one gradient per input (0.0 for "
+        "parameter arguments)"
+    )
+    raise NotImplementedError(
+        f"{cls.__name__} defines no {method}(ctx, ...), so it cannot be "
+        + ("evaluated" if method == "forward" else "differentiated")
+        + f": add a @staticmethod {method} {what}."
+    )
 
 
 def _constant_result(cls: type[Function], c: object) -> Tensor:
@@ -377,11 +432,17 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """f(a, b) = a · b (broadcasting);  ∂f/∂a = b, ∂f/∂b = a."""
+    """f(a, b) = a · b (broadcasting);  ∂f/∂a = b, ∂f/∂b = a.
+
+    Saves only what backward needs (b for a's gradient, a for b's), so that modifying
+    the other one in place afterwards is fine, as in PyTorch.
+    """
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        if not ctx.no_grad:
+            need_a, need_b = _needs(ctx, 2)
+            ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a.f.mul_zip(a, b)
 
     @staticmethod
@@ -392,11 +453,12 @@ class Mul(Function):
 
 
 class Div(Function):
-    """f(a, b) = a / b (broadcasting);  ∂f/∂a = 1/b, ∂f/∂b = -a/b²."""
+    """f(a, b) = a / b (broadcasting);  ∂f/∂a = 1/b, ∂f/∂b = -a/b² (a saved only for it)."""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        if not ctx.no_grad:
+            ctx.save_for_backward(a if _needs(ctx, 2)[1] else None, b)
         return a.f.div_zip(a, b)
 
     @staticmethod
@@ -615,12 +677,25 @@ class ReLUBackward(Function):
 
 
 class _Comparison(Function):
-    """A piecewise-constant comparison: both derivatives are 0 (zeros of each input's shape)."""
+    """A piecewise-constant comparison: both derivatives are 0 (zeros of each input's shape).
+
+    Only the inputs' shapes and dtypes are saved (``_save_shapes``), not the inputs.
+    """
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
         a, b = ctx.saved_values
-        return _zeros_like(a), _zeros_like(b)
+        return _zeros_as(grad, a), _zeros_as(grad, b)
+
+
+def _save_shapes(ctx: Context, *ts: Tensor) -> None:
+    """Save the shape and dtype of each of ``ts`` (what zero gradients need)."""
+    ctx.save_for_backward(*[(t.shape, t.dtype) for t in ts])
+
+
+def _zeros_as(like: Tensor, shape_dtype: tuple[tuple[int, ...], Any]) -> Tensor:
+    shape, dtype = shape_dtype
+    return like._new(TensorData._from_array(np.zeros(shape, dtype=dtype)))
 
 
 class LT(_Comparison):
@@ -628,7 +703,7 @@ class LT(_Comparison):
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        _save_shapes(ctx, a, b)
         return a.f.lt_zip(a, b)
 
 
@@ -637,7 +712,7 @@ class EQ(_Comparison):
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        _save_shapes(ctx, a, b)
         return a.f.eq_zip(a, b)
 
 
@@ -646,7 +721,7 @@ class IsClose(_Comparison):
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        _save_shapes(ctx, a, b)
         return a.f.is_close_zip(a, b)
 
 
@@ -743,7 +818,7 @@ class All(Function):
     @staticmethod
     def forward(ctx: Context, a: Tensor, dim: Any = None) -> Tensor:
         ds = _dims(a, dim)
-        ctx.save_for_backward(a)
+        _save_shapes(ctx, a)
         nz = a.f.nonzero_map(a)
         if ds is None:
             return _full_reduce(nz, a.f.mul_reduce)
@@ -754,7 +829,7 @@ class All(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, ...]:
         (a,) = ctx.saved_values
-        return _grads(ctx, _zeros_like(a))
+        return _grads(ctx, _zeros_as(grad, a))
 
 
 # ---------------------------------------------------------------------------
@@ -868,7 +943,7 @@ class LE(_Comparison):
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        _save_shapes(ctx, a, b)
         return a.f.le_zip(a, b)
 
 
@@ -1137,7 +1212,9 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        if not ctx.no_grad:  # each input is needed only for the other's gradient
+            need_a, need_b = _needs(ctx, 2)
+            ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a.f.matrix_multiply(a, b)
 
     @staticmethod

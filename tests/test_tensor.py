@@ -138,6 +138,15 @@ def _log(t: Any) -> Any:
     return t.log() if isinstance(t, Tensor) else (t + 1e-6).log()
 
 
+def _set_last(t: Any) -> Any:
+    """``t`` with its last column set to 3 · its first (out of place: ``SetItem``)."""
+    if isinstance(t, Tensor):
+        return minitorch.inplace.SetItem.apply(t, t[..., :1] * 3.0, (Ellipsis, slice(-1, None)))
+    c = t.clone()
+    c[..., -1:] = t[..., :1] * 3.0
+    return c
+
+
 OPS: list[Op] = [
     # elementwise, one input
     Op("neg", lambda a: -a),
@@ -177,6 +186,7 @@ OPS: list[Op] = [
     Op("view_flat", lambda a: a.contiguous().view(-1)),
     Op("slice_first", lambda a: a[..., :1] * 2.0),
     Op("index_row", lambda a: a[0, ...] * 2.0, min_dims=2),
+    Op("setitem", _set_last),
     # composites
     Op("softmax", lambda a: a.exp() / a.exp().sum(-1, keepdim=True)),
     Op("sig_exp_log", lambda a: _log((a * a).sigmoid() + a.exp())),
@@ -567,7 +577,8 @@ def test_constants_leaves_and_requires_grad() -> None:
     assert t.is_leaf() and t.requires_grad() is True and t.requires_grad == True  # noqa: E712
     y = t * 2
     assert y.grad_fn is minitorch.Mul and t.grad_fn is None
-    y.requires_grad_(True)  # a non-leaf becomes a fresh leaf
+    with pytest.warns(UserWarning, match=r"detach\(\)\.requires_grad_\(\)"):
+        y.requires_grad_(True)  # a non-leaf becomes a fresh leaf (and warns)
     assert y.is_leaf()
     t.requires_grad = False
     assert t.is_constant()

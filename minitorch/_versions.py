@@ -1,0 +1,127 @@
+"""Version counters of tensor storages, and the switch of autograd's rarely used features.
+
+Every in-place write (``add_``, ``t[i] = v``, ``w -= lr * g``) bumps the **version** of the
+storage it writes. The counter belongs to the storage, so every view of it (slices,
+permutations, ``detach()``) shares it: it is kept for the *root* NumPy array, the one that
+owns the memory (found by following ``.base``). A Function's context remembers the
+version of each Tensor it saved; ``backward`` compares, and a saved tensor modified since
+raises (see ``Tensor.chain_rule``).
+
+Nothing here costs anything until used: ``on`` stays False until the first in-place
+write, hook or ``retain_grad`` of the process, and until then every version is 0, so a
+version that was never recorded means 0. The hot paths test only ``on``.
+
+``rebased`` turns True once an in-place op has moved a tensor of a graph onto a new node
+(``y.add_(1)`` on ``y = x * 2``); from then on contexts record the generation of their
+inputs (see ``Tensor.parents``).
+
+Per-tensor extras live here too, keyed by ``unique_id`` and dropped with the tensor
+(``watch``): ``OLD_NODES`` (the nodes a rebased tensor was, oldest first: its generations),
+``HOOKS`` (``register_hook``) and ``RETAINS`` (``retain_grad``).
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "HOOKS",
+    "OLD_NODES",
+    "RETAINS",
+    "bump",
+    "on",
+    "rebased",
+    "root",
+    "switch_on",
+    "version",
+    "watch",
+]
+
+on = False
+"""True once any in-place write, hook or retained gradient happened in this process."""
+
+rebased = False
+"""True once an in-place op rebased a tensor of a graph onto a new node."""
+
+_VERSIONS: dict[int, tuple[weakref.ref[Any], int]] = {}
+"""id(root array) -> (a weak reference to it, its version); dropped with the array."""
+
+
+OLD_NODES: dict[int, list[Any]] = {}
+"""unique_id of a rebased tensor -> the nodes it was before each in-place write."""
+
+HOOKS: dict[int, dict[int, Any]] = {}
+"""unique_id -> {handle id: hook} (``Tensor.register_hook``)."""
+
+RETAINS: set[int] = set()
+"""unique_ids of the non-leaves whose gradient is kept (``Tensor.retain_grad``)."""
+
+_WATCHED: set[int] = set()
+
+
+def watch(t: Any) -> None:
+    """Drop ``t``'s entries in the registries above when ``t`` is garbage collected."""
+    uid = t.unique_id
+    if uid not in _WATCHED:
+        _WATCHED.add(uid)
+        weakref.finalize(t, _forget, uid)
+
+
+def _forget(uid: int) -> None:
+    OLD_NODES.pop(uid, None)
+    HOOKS.pop(uid, None)
+    RETAINS.discard(uid)
+    _WATCHED.discard(uid)
+
+
+def switch_on(rebase: bool = False) -> None:
+    """Turn the bookkeeping on for the rest of the process (``rebase``: generations too)."""
+    global on, rebased
+    on = True
+    if rebase:
+        rebased = True
+
+
+def root(arr: Any) -> Any:
+    """The NumPy array that owns ``arr``'s memory (``arr`` itself if it owns it)."""
+    while True:
+        b = arr.base
+        if b is None:
+            return arr
+        if not isinstance(b, np.ndarray):  # e.g. as_strided's helper object, which holds it
+            b = getattr(b, "base", None)
+            if not isinstance(b, np.ndarray):
+                return arr
+        arr = b
+
+
+def version(arr: Any) -> int:
+    """How many in-place writes the storage of ``arr`` has had (0 if none was recorded)."""
+    r = root(arr)
+    entry = _VERSIONS.get(id(r))
+    if entry is None or entry[0]() is not r:
+        return 0
+    return entry[1]
+
+
+def bump(arr: Any) -> int:
+    """Record one in-place write to the storage of ``arr``; return the new version."""
+    r = root(arr)
+    key = id(r)
+    entry = _VERSIONS.get(key)
+    if entry is not None and entry[0]() is r:
+        n = entry[1] + 1
+        _VERSIONS[key] = (entry[0], n)
+        return n
+
+    def forget(ref: weakref.ref[Any], key: int = key) -> None:
+        e = _VERSIONS.get(key)
+        if e is not None and e[0] is ref:
+            del _VERSIONS[key]
+
+    _VERSIONS[key] = (weakref.ref(r, forget), 1)
+    switch_on()
+    return 1
