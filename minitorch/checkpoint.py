@@ -19,6 +19,7 @@ the model or optimiser is touched.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import tempfile
@@ -38,6 +39,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "atomic_write",
+    "checkpoint_from_arrays",
     "load_checkpoint",
     "nonfinite",
     "optimizer_state",
@@ -170,23 +172,32 @@ def save_checkpoint(
         savez(f, **arrays)
 
 
-def read_npz(path: str | Path, what: str = "checkpoint") -> dict[str, Array]:
-    """Every array of the ``.npz`` archive at ``path``, read without pickle.
+def read_npz(
+    source: str | os.PathLike[str] | IO[bytes], what: str = "checkpoint"
+) -> dict[str, Array]:
+    """Every array of the ``.npz`` archive ``source`` (a path or a binary file), read
+    without pickle.
 
     Raises ``CheckpointError`` naming the file and the problem: missing, a folder, not a
     zip archive (random bytes, a pickle, a ``torch.save`` file), truncated, or holding
     Python objects (which would need pickle: such entries are never loaded).
     """
-    p = Path(path)
-    if p.is_dir():
-        raise CheckpointError(f"{p} is a folder, not a {what} file.")
-    try:
-        with open(p, "rb") as f:
-            head = f.read(4)
-    except FileNotFoundError:
-        raise CheckpointError(f"no {what} file at {p}.") from None
-    except OSError as err:
-        raise CheckpointError(f"cannot read {p}: {err.strerror or err}.") from None
+    if hasattr(source, "read"):
+        p: Any = getattr(source, "name", "the file object")
+        data = io.BytesIO(source.read())
+        head = data.getvalue()[:4]
+        opened: Any = data
+    else:
+        p = opened = Path(source)
+        if p.is_dir():
+            raise CheckpointError(f"{p} is a folder, not a {what}.")
+        try:
+            with open(p, "rb") as f:
+                head = f.read(4)
+        except FileNotFoundError:
+            raise CheckpointError(f"no {what} at {p}.") from None
+        except OSError as err:
+            raise CheckpointError(f"cannot read {p}: {err.strerror or err}.") from None
     if head != b"PK\x03\x04":
         kind = "it is empty" if not head else f"it starts with {head!r}, not a zip header"
         raise CheckpointError(
@@ -195,7 +206,7 @@ def read_npz(path: str | Path, what: str = "checkpoint") -> dict[str, Array]:
         )
     arrays: dict[str, Array] = {}
     try:
-        with np.load(p, allow_pickle=False) as z:
+        with np.load(opened, allow_pickle=False) as z:
             for name in z.files:
                 arrays[name] = z[name]
     except ValueError as err:
@@ -214,8 +225,11 @@ def read_npz(path: str | Path, what: str = "checkpoint") -> dict[str, Array]:
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read a checkpoint written by ``save_checkpoint``; ``CheckpointError`` if it is not one."""
-    p = Path(path)
-    arrays = read_npz(p)
+    return checkpoint_from_arrays(read_npz(path), path)
+
+
+def checkpoint_from_arrays(arrays: dict[str, Array], p: Any) -> Checkpoint:
+    """The checkpoint held by the arrays of an archive (``p`` names it in errors)."""
     if _META not in arrays:
         raise CheckpointError(f"{p} is not a minitorch checkpoint: it has no {_META!r} entry.")
     raw = arrays.pop(_META)
