@@ -173,7 +173,7 @@ def save_checkpoint(
 
 
 def read_npz(
-    source: str | os.PathLike[str] | IO[bytes], what: str = "checkpoint"
+    source: str | os.PathLike[str] | IO[bytes], what: str = "checkpoint file"
 ) -> dict[str, Array]:
     """Every array of the ``.npz`` archive ``source`` (a path or a binary file), read
     without pickle.

@@ -147,7 +147,7 @@ def test_bad_files_get_a_clear_error_naming_the_file(tmp_path: Path) -> None:
             minitorch.load(tmp_path / name)
         msg = str(info.value)
         assert name in msg and "allow_pickle=True" not in msg and "pip install" not in msg
-    with pytest.raises(CheckpointError, match="no save file at .*missing.pt"):
+    with pytest.raises(CheckpointError, match=r"no save file at .*missing\.pt"):
         minitorch.load(tmp_path / "missing.pt")
     with pytest.raises(CheckpointError, match="is a folder"):
         minitorch.load(tmp_path)
