@@ -443,3 +443,10 @@ __all__ += [
     "unsqueeze",
 ]
 # --- end of the shapes block ------------------------------------------------------------
+# --- Saving and loading (issue 10): minitorch.save / minitorch.load, without pickle -----
+from .checkpoint import CheckpointError  # noqa: E402
+from .module import IncompatibleKeys  # noqa: E402
+from .serialization import load, save  # noqa: E402
+
+__all__ += ["CheckpointError", "IncompatibleKeys", "load", "save"]
+# --- end of the save/load block -----------------------------------------------------------

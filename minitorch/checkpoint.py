@@ -19,6 +19,7 @@ the model or optimiser is touched.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import tempfile
@@ -32,15 +33,17 @@ import numpy as np
 import numpy.typing as npt
 
 from .module import Module
-from .tensor import Tensor
 
 __all__ = [
     "FORMAT",
     "Checkpoint",
     "CheckpointError",
     "atomic_write",
+    "checkpoint_from_arrays",
     "load_checkpoint",
+    "nonfinite",
     "optimizer_state",
+    "read_npz",
     "restore",
     "save_checkpoint",
 ]
@@ -169,22 +172,64 @@ def save_checkpoint(
         savez(f, **arrays)
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Read a checkpoint written by ``save_checkpoint``; ``CheckpointError`` if it is not one."""
-    p = Path(path)
-    if not p.is_file():
-        raise CheckpointError(f"no checkpoint file at {p}.")
+def read_npz(
+    source: str | os.PathLike[str] | IO[bytes], what: str = "checkpoint file"
+) -> dict[str, Array]:
+    """Every array of the ``.npz`` archive ``source`` (a path or a binary file), read
+    without pickle.
+
+    Raises ``CheckpointError`` naming the file and the problem: missing, a folder, not a
+    zip archive (random bytes, a pickle, a ``torch.save`` file), truncated, or holding
+    Python objects (which would need pickle: such entries are never loaded).
+    """
+    if hasattr(source, "read"):
+        p: Any = getattr(source, "name", "the file object")
+        data = io.BytesIO(source.read())
+        head = data.getvalue()[:4]
+        opened: Any = data
+    else:
+        p = opened = Path(source)
+        if p.is_dir():
+            raise CheckpointError(f"{p} is a folder, not a {what}.")
+        try:
+            with open(p, "rb") as f:
+                head = f.read(4)
+        except FileNotFoundError:
+            raise CheckpointError(f"no {what} at {p}.") from None
+        except OSError as err:
+            raise CheckpointError(f"cannot read {p}: {err.strerror or err}.") from None
+    if head != b"PK\x03\x04":
+        kind = "it is empty" if not head else f"it starts with {head!r}, not a zip header"
+        raise CheckpointError(
+            f"{p} is not a minitorch {what} (an .npz archive): {kind}. Was it written by "
+            "another program, or damaged?"
+        )
     arrays: dict[str, Array] = {}
     try:
-        with np.load(p, allow_pickle=False) as z:
+        with np.load(opened, allow_pickle=False) as z:
             for name in z.files:
                 arrays[name] = z[name]
-    except ValueError as err:  # object arrays: "cannot be loaded when allow_pickle=False"
-        raise CheckpointError(f"{p} is not a valid checkpoint: {err}") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
+    except ValueError as err:
+        if "pickle" not in str(err):
+            raise CheckpointError(f"{p} is not a valid {what}: {err}") from None
         raise CheckpointError(
-            f"{p} is not a readable checkpoint (truncated or corrupt?): {err}"
+            f"{p} holds Python objects (pickled data); a minitorch {what} never does, so it "
+            "is refused (it is read with allow_pickle=False, which runs no code)."
         ) from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as err:
+        raise CheckpointError(
+            f"{p} is not a readable {what} (truncated or corrupt?): {err}"
+        ) from None
+    return arrays
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Read a checkpoint written by ``save_checkpoint``; ``CheckpointError`` if it is not one."""
+    return checkpoint_from_arrays(read_npz(path), path)
+
+
+def checkpoint_from_arrays(arrays: dict[str, Array], p: Any) -> Checkpoint:
+    """The checkpoint held by the arrays of an archive (``p`` names it in errors)."""
     if _META not in arrays:
         raise CheckpointError(f"{p} is not a minitorch checkpoint: it has no {_META!r} entry.")
     raw = arrays.pop(_META)
@@ -218,6 +263,7 @@ def restore(checkpoint: Checkpoint, model: Module, optimizer: Any = None) -> Non
     Every check runs before anything changes: parameter names must match exactly
     (missing/unexpected names listed), shapes must agree, and optimiser state must refer
     to existing parameters with matching shapes. Values take each parameter's dtype.
+    Non-finite values are installed as they are: ``nonfinite`` finds them first.
     """
     state: dict[int, dict[str, Any]] | None = None
     if optimizer is not None:
@@ -236,18 +282,20 @@ def restore(checkpoint: Checkpoint, model: Module, optimizer: Any = None) -> Non
                         f"optimiser state {pos}/{key} has shape {v.shape}, but parameter {pos} "
                         f"has shape {shape}."
                     )
-    current = dict(model.named_parameters())
-    values: dict[str, Tensor] = {}
-    for name, arr in checkpoint.params.items():
-        old = current.get(name)
-        if old is not None and isinstance(old.value, Tensor):
-            values[name] = Tensor(arr.astype(old.value.dtype), backend=old.value.backend)
-        else:
-            values[name] = Tensor(arr)
     try:
-        model.load_state_dict(values)  # checks names and shapes before changing anything
-    except (KeyError, ValueError) as err:
+        model.load_state_dict(checkpoint.params)  # checks everything before changing anything
+    except (KeyError, ValueError, TypeError) as err:
         msg = err.args[0] if err.args else str(err)
         raise CheckpointError(f"checkpoint does not fit the model: {msg}") from None
     if state is not None:
         optimizer.state = state
+
+
+def nonfinite(checkpoint: Checkpoint) -> list[str]:
+    """Names of the checkpoint's weights (``model/<name>``) and optimiser state
+    (``optim/<position>/<key>``) holding NaN or infinity, in file order."""
+    bad = [_MODEL + k for k, v in checkpoint.params.items() if not np.isfinite(v).all()]
+    for k, v in checkpoint.optim.items():
+        if v.dtype.kind == "f" and not np.isfinite(v).all():
+            bad.append(_OPTIM + k)
+    return bad

@@ -6,10 +6,16 @@ attribute, so ``model.named_parameters()`` can list all the leaves that training
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["Module", "Parameter"]
+import numpy as np
+
+from .scalar import Scalar
+from .tensor import Tensor
+
+__all__ = ["IncompatibleKeys", "Module", "Parameter"]
 
 
 class Module:
@@ -129,16 +135,30 @@ class Module:
             p.zero_grad()
 
     def state_dict(self) -> dict[str, Any]:
-        """Dotted parameter name -> value."""
+        """Dotted parameter name -> value (the Parameter's own value object)."""
         return {name: p.value for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Install values from ``state`` by name (via ``Parameter.update``).
+
+        A Tensor parameter takes a Tensor, a NumPy array or nested lists of numbers: the
+        values are copied into a fresh Tensor of the parameter's dtype and backend (so the
+        module never shares the caller's object). A Scalar parameter takes a Scalar or a
+        real number (copied into a fresh Scalar). Other values are installed as given.
+        Anything else (a string, None, a complex or object array, ragged lists) is a
+        TypeError naming the key, the type and the fix.
 
         With ``strict`` (the default) missing or unexpected names raise a KeyError listing
         them; a value whose shape differs from the current one raises a ValueError.
-        Nothing is changed unless every check passes.
+        Every check runs before anything changes, so a failed load leaves the module as it
+        was. Returns ``IncompatibleKeys(missing_keys, unexpected_keys)`` (both empty when
+        ``strict``), as PyTorch does.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"load_state_dict for {type(self).__name__} expects a dict of name -> value "
+                f"(from state_dict() or minitorch.load), got {type(state).__name__}."
+            )
         params = dict(self.named_parameters())
         missing = [k for k in params if k not in state]
         unexpected = [k for k in state if k not in params]
@@ -147,20 +167,28 @@ class Module:
                 f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
                 f"unexpected keys {unexpected}."
             )
-        mismatched = []
+        where = f"load_state_dict for {type(self).__name__}"
+        values: dict[str, Any] = {}
+        wrong: list[str] = []
+        mismatched: list[str] = []
         for k, p in params.items():
-            if k in state:
-                old, new = _shape_of(p.value), _shape_of(state[k])
-                if old != new:
-                    mismatched.append(f"{k}: expected shape {old}, got {new}")
+            if k not in state:
+                continue
+            try:
+                values[k] = _converted(p.value, state[k])
+            except TypeError as err:
+                wrong.append(f"{k!r}: {err}")
+                continue
+            old, new = _shape_of(p.value), _shape_of(values[k])
+            if old != new:
+                mismatched.append(f"{k}: expected shape {old}, got {new}")
+        if wrong:
+            raise TypeError(f"{where}: " + "; ".join(wrong))
         if mismatched:
-            raise ValueError(
-                f"load_state_dict for {type(self).__name__}: shape mismatch: "
-                + "; ".join(mismatched)
-            )
-        for k, p in params.items():
-            if k in state:
-                p.update(state[k])
+            raise ValueError(f"{where}: shape mismatch: " + "; ".join(mismatched))
+        for k, v in values.items():
+            params[k].update(v)
+        return IncompatibleKeys(missing, unexpected)
 
     # -- calling ---------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -183,9 +211,58 @@ class Module:
         return main + ")"
 
 
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(..., strict=False)`` skipped: names it lacked and names it
+    did not know."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
 def _shape_of(v: Any) -> tuple[int, ...] | None:
     shape = getattr(v, "shape", None)
     return tuple(shape) if shape is not None else None
+
+
+_FIX = (
+    "pass a minitorch Tensor (a NumPy array or nested lists of numbers are converted to the "
+    "parameter's dtype {dtype})"
+)
+
+
+def _converted(old: Any, new: Any) -> Any:
+    """``new`` as a fresh value for a parameter now holding ``old`` (TypeError if it cannot be).
+
+    Tensor parameter: a Tensor, ndarray or nested lists -> a copy with ``old``'s dtype and
+    backend. Scalar parameter: a Scalar or real number -> a fresh Scalar. Else ``new``.
+    """
+    if isinstance(old, Tensor):
+        fix = _FIX.format(dtype=old.dtype)
+        if isinstance(new, Tensor):
+            arr = new.to_numpy()
+        elif isinstance(new, np.ndarray | list | tuple):
+            try:
+                arr = np.asarray(new)
+            except ValueError:  # ragged lists
+                raise TypeError(
+                    f"got {type(new).__name__} that is not rectangular; {fix}."
+                ) from None
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"got a {type(new).__name__} of {arr.dtype} (not real numbers); {fix}."
+                )
+        else:
+            raise TypeError(f"got {type(new).__name__}, not a Tensor; {fix}.")
+        return Tensor(np.array(arr, dtype=old.dtype), backend=old.backend)
+    if isinstance(old, Scalar):
+        if isinstance(new, Scalar):
+            return Scalar(new.data)
+        if isinstance(new, numbers.Real) and not isinstance(new, bool):
+            return Scalar(float(new))
+        raise TypeError(
+            f"got {type(new).__name__}, not a Scalar; pass a minitorch Scalar or a real number."
+        )
+    return new
 
 
 class Parameter:

@@ -22,7 +22,7 @@ each time their ``step()`` is called (once per epoch, after ``optimizer.step()``
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -67,6 +67,70 @@ class Optimizer:
         """Update every parameter that has a gradient (defined by subclasses)."""
         raise NotImplementedError(f"{type(self).__name__} does not define step().")
 
+    # -- state: PyTorch's state_dict / load_state_dict ------------------------------------
+    _hyper: tuple[str, ...] = ()
+    """The hyperparameters ``state_dict`` records (its one ``param_groups`` entry)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"state": {position: {key: value}}, "param_groups": [{hyperparameters...,
+        "params": [0, 1, ...]}]}``, PyTorch's layout, as copies: buffers are NumPy arrays
+        (the optimisers compute in NumPy), counts Python numbers."""
+        state = {
+            i: {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in st.items()}
+            for i, st in self.state.items()
+        }
+        group: dict[str, Any] = {h: getattr(self, h) for h in ("lr", *self._hyper)}
+        group["params"] = list(range(len(self.parameters)))
+        return {"state": state, "param_groups": [group]}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Install a ``state_dict()`` (or ``minitorch.load`` of one): per-parameter buffers
+        (NumPy arrays or Tensors, copied) and the hyperparameters. Every check runs before
+        anything changes: positions must exist and buffers match their parameter's shape."""
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping) or not isinstance(state_dict.get("state"), Mapping):
+            raise TypeError(f"{name} expects the dict from state_dict(), with a 'state' entry.")
+        groups = state_dict.get("param_groups", [])
+        if len(groups) > 1 or (groups and len(groups[0].get("params", [])) != len(self.parameters)):
+            raise ValueError(
+                f"{name}: the saved optimiser had other parameters ({len(groups)} groups) than "
+                f"this one (1 group of {len(self.parameters)})."
+            )
+        new: dict[int, dict[str, Any]] = {}
+        for pos, st in state_dict["state"].items():
+            if not isinstance(pos, int) or not 0 <= pos < len(self.parameters):
+                raise ValueError(
+                    f"{name}: state for parameter {pos!r}, but there are "
+                    f"{len(self.parameters)} parameters (positions 0..)."
+                )
+            shape = getattr(self.parameters[pos].value, "shape", None)
+            entry: dict[str, Any] = {}
+            for key, value in st.items():
+                if isinstance(value, Tensor):
+                    value = value.to_numpy()
+                if isinstance(value, np.generic) or (
+                    isinstance(value, np.ndarray) and value.ndim == 0
+                ):
+                    value = value.item()  # counts and 0-d values: Python numbers
+                if isinstance(value, np.ndarray):
+                    if shape is not None and value.ndim and value.shape != tuple(shape):
+                        raise ValueError(
+                            f"{name}: state {pos}/{key} has shape {value.shape}, but parameter "
+                            f"{pos} has shape {tuple(shape)}."
+                        )
+                    value = value.copy()
+                elif isinstance(value, bool) or not isinstance(value, int | float):
+                    raise TypeError(
+                        f"{name}: state {pos}/{key} is a {type(value).__name__}; expected an "
+                        "array, a Tensor or a number."
+                    )
+                entry[key] = value
+            new[pos] = entry
+        hyper = {h: groups[0][h] for h in ("lr", *self._hyper) if groups and h in groups[0]}
+        for h, v in hyper.items():
+            setattr(self, h, tuple(v) if isinstance(v, list) else v)
+        self.state = new
+
     # -- helpers for the elementwise rules ---------------------------------------------
     def _with_grads(self) -> Iterator[tuple[int, Parameter, Array, Array]]:
         """``(position, parameter, θ, g)`` as NumPy arrays for parameters with a gradient."""
@@ -105,6 +169,8 @@ class SGD(Optimizer):
     follows PyTorch's ``torch.optim.SGD`` (see the module docstring).
     Parameters without a gradient are left alone.
     """
+
+    _hyper = ("momentum", "dampening", "weight_decay", "nesterov")
 
     def __init__(
         self,
@@ -182,6 +248,7 @@ class Adam(Optimizer):
     """
 
     decoupled = False
+    _hyper = ("betas", "eps", "weight_decay")
 
     def __init__(
         self,

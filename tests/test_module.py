@@ -6,6 +6,7 @@ import copy
 import pickle
 from typing import Any
 
+import numpy as np
 import pytest
 
 import minitorch
@@ -358,3 +359,88 @@ def test_load_state_dict_shape_mismatch() -> None:
 def test_exports() -> None:
     assert minitorch.Module is Module
     assert minitorch.Parameter is Parameter
+
+
+# ---------------------------------------------------------------------------
+# load_state_dict: what it accepts for a Tensor / Scalar parameter (issue 10)
+# ---------------------------------------------------------------------------
+
+
+def _linear() -> minitorch.Linear:
+    import random
+
+    random.seed(0)
+    m = minitorch.Linear(3, 2)
+    for p in m.parameters():
+        p.update(minitorch.Tensor(np.asarray(p.value, dtype=np.float32)))
+    return m
+
+
+@pytest.mark.parametrize("convert", [np.asarray, lambda v: np.asarray(v).tolist(), lambda v: v])
+def test_load_state_dict_converts_arrays_and_lists_to_the_parameter_dtype(convert: Any) -> None:
+    src, dst = _linear(), _linear()
+    state = {k: convert(np.asarray(v, dtype=np.float64) + 1.0) for k, v in src.state_dict().items()}
+    assert dst.load_state_dict(state) == minitorch.IncompatibleKeys([], [])
+    for k, p in dst.named_parameters():
+        v = p.value
+        assert isinstance(v, minitorch.Tensor) and v.dtype == np.float32
+        assert v.backend is src.state_dict()[k].backend and v.is_leaf()
+        np.testing.assert_array_equal(np.asarray(v), np.asarray(src.state_dict()[k]) + 1.0)
+    dst(minitorch.rand((4, 3))).sum().backward()  # usable at once, gradients included
+    assert all(p.value.grad is not None for p in dst.parameters())
+
+
+def test_load_state_dict_copies_the_tensors_it_is_given() -> None:
+    src, dst = _linear(), _linear()
+    dst.load_state_dict(src.state_dict())
+    assert dst.weight.value is not src.weight.value
+    np.testing.assert_array_equal(np.asarray(dst.weight.value), np.asarray(src.weight.value))
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("weights", "got str, not a Tensor"),
+        (None, "got NoneType"),
+        (3.0, "got float"),
+        (np.array(["a", "b"]), "not real numbers"),
+        ([[1.0, 2.0], [3.0]], "not rectangular"),
+    ],
+)
+def test_load_state_dict_rejects_other_values_at_once(value: Any, words: str) -> None:
+    m = _linear()
+    before = {k: np.asarray(v).copy() for k, v in m.state_dict().items()}
+    state: dict[str, Any] = {"weight": np.zeros((2, 3)), "bias": value}
+    with pytest.raises(TypeError) as info:
+        m.load_state_dict(state)
+    msg = str(info.value)
+    assert "'bias'" in msg and words in msg and "pass a minitorch Tensor" in msg
+    assert "float32" in msg
+    for k, v in m.state_dict().items():  # nothing changed, not even the valid 'weight'
+        np.testing.assert_array_equal(np.asarray(v), before[k])
+
+
+def test_load_state_dict_shape_mismatch_of_an_array_changes_nothing() -> None:
+    m = _linear()
+    before = np.asarray(m.bias.value).copy()
+    with pytest.raises(ValueError, match=r"weight: expected shape \(2, 3\), got \(3, 2\)"):
+        m.load_state_dict({"weight": np.zeros((3, 2)), "bias": np.zeros(2)})
+    np.testing.assert_array_equal(np.asarray(m.bias.value), before)
+
+
+def test_load_state_dict_scalars_take_numbers_and_refuse_the_rest() -> None:
+    r = Root()
+    r.load_state_dict({"p1": 10, "a.p2": np.float64(20.0), "b.c.p3": Scalar(30.0)})
+    assert [p.value.data for p in r.parameters()] == [10.0, 20.0, 30.0]
+    with pytest.raises(TypeError, match=r"'p1': got str, not a Scalar; pass a minitorch Scalar"):
+        r.load_state_dict({"p1": "1", "a.p2": 0.0, "b.c.p3": 0.0})
+    assert r.p1.value.data == 10.0
+
+
+def test_load_state_dict_non_strict_reports_what_it_skipped() -> None:
+    r = Root()
+    keys = r.load_state_dict({"p1": 5.0, "other": 1.0}, strict=False)
+    assert keys.missing_keys == ["a.p2", "b.c.p3"] and keys.unexpected_keys == ["other"]
+    assert r.p1.value.data == 5.0
+    with pytest.raises(TypeError, match="expects a dict"):
+        r.load_state_dict([("p1", 1.0)])  # type: ignore[arg-type]

@@ -211,7 +211,17 @@ def run_config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None, bool
         config = default_config(model or "cnn", dataset, data_dir=args.data_dir, **given)
         return config, _out_folder(args, config), False
     run = Path(args.resume)
+    if run.is_file() and run.name != CHECKPOINT:
+        raise CheckpointError(
+            f"--resume {run}: give the run folder (it holds {CHECKPOINT}) or that "
+            f"{CHECKPOINT}; a run continues only from its own folder's {CHECKPOINT}."
+        )
     folder = run.parent if run.is_file() else run
+    if not (folder / CHECKPOINT).exists():
+        raise CheckpointError(
+            f"--resume {run}: no {CHECKPOINT} in {folder} (a run folder gets one after its "
+            "first epoch)."
+        )
     if args.out and Path(args.out).resolve() != folder.resolve():
         raise ValueError(f"--resume {run} continues in {folder}; --out must be that folder.")
     saved = load_checkpoint(folder / CHECKPOINT).meta.get("config")

@@ -28,6 +28,7 @@ from ..scalar import Scalar
 
 __all__ = [
     "FUNCTIONS",
+    "OUT_FORMATS",
     "ExpressionError",
     "Program",
     "add_graph_command",
@@ -38,6 +39,10 @@ __all__ = [
 
 FUNCTIONS = ("log", "exp", "sigmoid", "relu", "tanh")
 """The library functions an expression may call, as ``f(x)`` or ``x.f()``."""
+
+OUT_FORMATS = (".svg", ".html", ".png", ".pdf", ".dot", ".gv")
+"""The extensions ``--out`` takes (``.png``/``.pdf`` need Graphviz's ``dot``)."""
+
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 50
@@ -372,7 +377,9 @@ def add_graph_command(commands: Any) -> argparse.ArgumentParser:
     )
     graph.add_argument("expression", help="the expression, in quotes")
     graph.add_argument(
-        "--out", default="graph.svg", help="drawing: .svg .png .pdf .dot .html (default graph.svg)"
+        "--out",
+        default="graph.svg",
+        help="drawing: " + " ".join(OUT_FORMATS) + " (default graph.svg)",
     )
     graph.add_argument(
         "--steps",
@@ -463,10 +470,30 @@ def _write_steps(out: Scalar, collapse: int | None, directory: Path) -> str:
     return f"wrote {len(frames)} frames to {directory}: {', '.join(written)}"
 
 
+def _check_out(path: Path) -> None:
+    """Refuse an ``--out`` whose extension names no supported format, or whose folder is
+    missing, before anything is evaluated."""
+    suffix = path.suffix.lower()
+    if suffix not in OUT_FORMATS:
+        got = f"extension {path.suffix!r}" if suffix else "no extension"
+        raise ExpressionError(
+            f"--out {path}: {got}; the drawing's format comes from the extension, one of "
+            + " ".join(OUT_FORMATS)
+            + f" (for example --out {path.with_suffix('.svg').name})"
+        )
+    if path.is_dir():
+        raise ExpressionError(f"--out {path} is a folder: give a file name such as graph.svg")
+    if not path.parent.is_dir():
+        raise ExpressionError(f"--out {path}: the folder {path.parent} does not exist")
+
+
 def run_graph(args: argparse.Namespace) -> int:
     """``minitorch graph``: check, evaluate, draw, and print each input's derivative."""
     try:
         values = _parse_rest(args)
+        _check_out(Path(args.out))
+        if args.steps and Path(args.steps).exists() and not Path(args.steps).is_dir():
+            raise ExpressionError(f"--steps {args.steps} is a file, not a folder")
         program = parse_program(args.expression, values)
         out, inputs = evaluate(program, values)
         wrt = None

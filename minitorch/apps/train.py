@@ -32,8 +32,10 @@ import contextlib
 import functools
 import json
 import math
+import os
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -46,7 +48,14 @@ from tqdm import tqdm
 
 from .. import nn
 from ..autodiff import no_grad
-from ..checkpoint import CheckpointError, atomic_write, load_checkpoint, restore, save_checkpoint
+from ..checkpoint import (
+    CheckpointError,
+    atomic_write,
+    load_checkpoint,
+    nonfinite,
+    restore,
+    save_checkpoint,
+)
 from ..data import load_digits, load_mnist
 from ..datasets import Graph, datasets
 from ..module import Module
@@ -65,6 +74,7 @@ __all__ = [
     "MODELS",
     "OPTIMIZERS",
     "DataSplit",
+    "OutputFolderError",
     "TrainConfig",
     "TrainingDivergedError",
     "batch_loss",
@@ -449,11 +459,47 @@ class _State:
     seconds: float = 0.0
 
 
+def _first_nonfinite(values: Any) -> str | None:
+    """``"nan"`` / ``"inf"`` / ``"-inf"`` for the first non-finite number of ``values`` (a
+    Scalar, Tensor, array or number), None when all are finite."""
+    if isinstance(values, Scalar):
+        values = values.data
+    arr = np.asarray(values)
+    if arr.dtype.kind != "f":
+        return None
+    if bool(np.isfinite(arr).all()):
+        return None
+    return str(arr[~np.isfinite(arr)].flat[0])
+
+
+def _diverged_after_step(model: Module, optimizer: SGD | Adam) -> str | None:
+    """What became NaN or infinite in the step just taken: a parameter, or the optimiser's
+    state of one (Adam's g² overflows float32 for a huge gradient: its steps then become 0
+    or NaN while the loss can stay finite, ReLU mapping NaN activations to 0)."""
+    for i, (name, p) in enumerate(model.named_parameters()):
+        bad = _first_nonfinite(p.value)
+        if bad is not None:
+            return f"parameter {name!r} became {bad} in the optimiser step"
+        for key, value in optimizer.state.get(i, {}).items():
+            bad = _first_nonfinite(value)
+            if bad is not None:
+                return f"the optimiser's {key} of parameter {name!r} became {bad}"
+    return None
+
+
 def _resume(
     path: Path, config: TrainConfig, model: Module, optimizer: SGD | Adam, rng: np.random.Generator
 ) -> _State:
     """Install the checkpoint at ``path`` (same settings but ``epochs`` and ``log_every``)."""
     ck = load_checkpoint(path)
+    bad = nonfinite(ck)
+    if bad:
+        names = ", ".join(bad[:4]) + (f" and {len(bad) - 4} more" if len(bad) > 4 else "")
+        raise CheckpointError(
+            f"{path} holds NaN or infinite values ({names}): a run cannot continue from it. "
+            "Resume from an earlier copy of the checkpoint, or start a fresh run (another "
+            "--out, without --resume), with a smaller --lr if the run diverged."
+        )
     try:
         meta = ck.meta
         saved, done = dict(meta["config"]), int(meta["epoch"])
@@ -483,6 +529,33 @@ def _resume(
     return _State(done, history, seconds)
 
 
+class OutputFolderError(OSError):
+    """The run folder cannot be created or written to (checked before training starts)."""
+
+
+def _check_writable(folder: Path) -> None:
+    """Check that ``folder`` is, or can be made, a writable folder, by writing (and removing)
+    a file in it or in its nearest existing parent, so that an unusable ``--out`` is
+    reported before any training (and without creating anything)."""
+    where = folder
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    if not where.is_dir():
+        raise OutputFolderError(
+            f"cannot use {folder} as the run folder: {where} is a file, not a folder; "
+            "choose another --out."
+        )
+    try:
+        fd, probe = tempfile.mkstemp(dir=where, prefix=".minitorch-write-test-")
+    except OSError as err:
+        raise OutputFolderError(
+            f"cannot write to {where} ({err.strerror or err}), so the run folder {folder} "
+            "cannot be written: make it writable or choose another --out."
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
 def fit(
     config: TrainConfig,
     out: str | Path | None = None,
@@ -508,6 +581,15 @@ def fit(
         raise ValueError("the lecture's network writes no run folder (--out, --resume).")
     if folder is None and resume:
         raise ValueError("resume=True needs the run folder (out) to resume.")
+    if folder is not None:
+        if resume and not folder.is_dir():
+            raise CheckpointError(f"no run folder at {folder}: nothing to resume.")
+        if not resume and (folder / CHECKPOINT).exists():
+            raise FileExistsError(
+                f"{folder / CHECKPOINT} exists: continue that run with --resume {folder}, or "
+                "choose another --out."
+            )
+        _check_writable(folder)
     data = load_data(config)
     if model is None:
         model = build_model(config, data.x_train.shape[1:], data.classes)
@@ -515,19 +597,19 @@ def fit(
     schedule = None if config.lecture else CosineAnnealingLR(optimizer, T_max=config.epochs)
     rng = np.random.default_rng(config.seed)
     state = _State()
-    if folder is not None:
-        if resume:
-            state = _resume(folder / CHECKPOINT, config, model, optimizer, rng)
-            if log:
-                log(f"resuming {folder / CHECKPOINT} at epoch {state.done}/{config.epochs}")
-        elif (folder / CHECKPOINT).exists():
-            raise FileExistsError(
-                f"{folder / CHECKPOINT} exists: continue that run with --resume {folder}, or "
-                "choose another --out."
+    if folder is not None and resume:
+        state = _resume(folder / CHECKPOINT, config, model, optimizer, rng)
+        if log:
+            log(f"resuming {folder / CHECKPOINT} at epoch {state.done}/{config.epochs}")
+        if state.done == config.epochs and log:
+            log(
+                f"the run has finished its {config.epochs} epochs (raise --epochs to train "
+                "on); evaluating its weights on the test set now"
             )
+    if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
-        if schedule is not None:
-            schedule.last_epoch = state.done
+    if schedule is not None:
+        schedule.last_epoch = state.done
     history = state.history
 
     n = len(data.x_train)
@@ -553,19 +635,24 @@ def fit(
                 loss, b_loss, b_correct = batch_loss(
                     config, model, data.x_train[idx], data.y_train[idx]
                 )
-                if not math.isfinite(value := loss.item()):
+                value = loss.item()
+                problem = None if math.isfinite(value) else f"the training loss is {value}"
+                if problem is None:
+                    loss.backward()
+                    optimizer.step()
+                    optimizer.zero_grad()
+                    problem = _diverged_after_step(model, optimizer)
+                if problem is not None:
                     kept = (
                         f"{folder / CHECKPOINT} (epoch {epoch - 1}) is untouched"
                         if folder is not None and epoch > 1
                         else "no checkpoint was written"
                     )
                     raise TrainingDivergedError(
-                        f"the training loss is {value} at epoch {epoch}, step {step + 1}/{steps} "
-                        f"(lr {optimizer.lr:.3g}): try a smaller --lr; {kept}."
+                        f"{problem} at epoch {epoch}, step {step + 1}/{steps} "
+                        f"(lr {optimizer.lr:.3g}): try a smaller --lr (or check the inputs "
+                        f"for huge values); {kept}."
                     )
-                loss.backward()
-                optimizer.step()
-                optimizer.zero_grad()
                 total_loss, correct = total_loss + b_loss, correct + b_correct
                 bar.update(1)
                 if step % 10 == 0:
@@ -617,6 +704,9 @@ def fit(
                 on_epoch(record)
 
     metrics = _metrics(config, data, history, state.seconds)
+    if resume and state.done == config.epochs:  # nothing trained: report the weights as they are
+        test_loss, test_acc = evaluate(config, model, data.x_test, data.y_test)
+        metrics["final"].update(test_loss=test_loss, test_accuracy=test_acc)
     if folder is not None:
         _write_json(folder / METRICS, metrics)
         try:
@@ -654,10 +744,14 @@ def _epoch_line(config: TrainConfig, r: dict[str, Any], n: int) -> str:
             f"{head}loss {r['train_loss']:.4f}  accuracy "
             f"{100 * r['train_accuracy']:5.1f}% ({right}/{n})"
         )
+    test = (
+        ""
+        if r["test_loss"] is None  # fit without a run folder tests after the last epoch only
+        else f"test loss {r['test_loss']:.4f} acc {100 * r['test_accuracy']:5.1f}%  "
+    )
     return (
         f"{head}train loss {r['train_loss']:.4f} acc {100 * r['train_accuracy']:5.1f}%  "
-        f"test loss {r['test_loss']:.4f} acc {100 * r['test_accuracy']:5.1f}%  "
-        f"({r['seconds']:.1f} s)"
+        f"{test}({r['seconds']:.1f} s)"
     )
 
 
