@@ -18,13 +18,28 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from .autodiff import Context
-from .fast_conv import Conv1dFun, Conv2dFun, _arr, _needs, _wrap, conv1d, conv2d, fold, unfold
+from .fast_conv import (
+    Conv1dFun,
+    Conv2dFun,
+    Geometry,
+    _arr,
+    _conv,
+    _ints,
+    _needs,
+    _wrap,
+    conv1d,
+    conv2d,
+    fold,
+    geometry,
+    unfold,
+)
 from .tensor import Tensor
 from .tensor_data import TensorData
 from .tensor_functions import Function, Max, TensorContext
@@ -97,114 +112,343 @@ def tile(input: Tensor, kernel: tuple[int, int]) -> tuple[Tensor, int, int]:
     return t.contiguous().view(B, C, nh, nw, kh * kw), nh, nw
 
 
-def avgpool2d(input: Tensor, kernel: tuple[int, int]) -> Tensor:
-    """Mean over each ``kh × kw`` tile: ``(B, C, H, W)`` → ``(B, C, H/kh, W/kw)``.
+_PoolSpec = tuple[tuple[int, int], Geometry, tuple[int, int]]
+"""(kernel, geometry, input (H, W)) of a 2-D pooling."""
 
-    ∂out/∂in = 1/(kh·kw) for every element of the tile.
-    """
-    t, nh, nw = tile(input, kernel)
-    return t.mean(4).view(input.shape[0], input.shape[1], nh, nw)
+
+def _subgrid(spec: _PoolSpec, i: int, j: int) -> tuple[Any, ...]:
+    """The slices of the padded input that kernel offset (i, j) reads, one per output."""
+    _, g, _ = spec
+    (oh, ow), (dh, dw), (sh, sw) = _out_hw(spec), g.dilation, g.stride
+    every = slice(None)
+    return (
+        every,
+        every,
+        slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+        slice(j * dw, j * dw + sw * (ow - 1) + 1, sw),
+    )
+
+
+def _out_hw(spec: _PoolSpec) -> tuple[int, ...]:
+    kernel, g, hw = spec
+    return g.out_size(hw, kernel)
+
+
+def _pad(x: npt.NDArray[Any], g: Geometry, value: float) -> npt.NDArray[Any]:
+    """x with g's padding on the last two dims, filled with ``value`` (x itself if none)."""
+    if not any(g.pad_lo) and not any(g.pad_hi):
+        return x
+    widths = ((0, 0), (0, 0), *zip(g.pad_lo, g.pad_hi))
+    return np.pad(x, widths, constant_values=value)
 
 
 def _offsets(kernel: tuple[int, int]) -> list[tuple[int, int]]:
-    """The kh·kw positions (i, j) inside a tile, row-major."""
+    """The kh·kw positions (i, j) inside a window, row-major."""
     return list(itertools.product(range(kernel[0]), range(kernel[1])))
 
 
-class _MaxPool2d(Function):
-    """f(x) = max over each ``kh × kw`` tile; ∂f/∂x = 1 at every element equal to its tile's
-    max (``argmax`` semantics, ties included), else 0.
+def _tiles_exactly(spec: _PoolSpec) -> bool:
+    """Whether the windows are the non-overlapping tiles of the whole, unpadded input."""
+    kernel, g, hw = spec
+    return (
+        g.dilation == (1, 1)
+        and g.stride == kernel
+        and not any(g.pad_lo + g.pad_hi)
+        and all(h == k * o for h, k, o in zip(hw, kernel, _out_hw(spec)))
+    )
 
-    Forward takes the elementwise maximum of the kh·kw strided sub-grids
-    ``x[:, :, i::kh, j::kw]`` and keeps the 0/1 masks M_ij = [sub-grid ij == max] (constants:
-    f is piecewise linear); backward is ``_PoolScatter(g, M)``. Whole sub-grids pay against
-    one (…, kh, …, kw) broadcast mask with the backward in Tensor operations: the
-    ``benchmarks/bench_lenet.py`` step costs 72.5 M instructions (callgrind; best time
-    16.7 ms) against 90.6 M (20.1 ms).
+
+class _MaxPool2d(Function):
+    """f(x) = max over each window; ∂f/∂x = 1 at every element equal to its window's max
+    (``argmax`` semantics, ties included), else 0 (summed where windows overlap).
+
+    Forward takes the elementwise maximum of the kh·kw strided sub-grids of the input
+    (padded with −inf), one per kernel offset (i, j), and keeps the 0/1 masks
+    M_ij = [sub-grid ij == max] (constants: f is piecewise linear); backward is
+    ``_PoolScatter(g, M)``. Whole sub-grids pay against one (…, kh, …, kw) broadcast mask
+    with the backward in Tensor operations: the ``benchmarks/bench_lenet.py`` step costs
+    72.5 M instructions (callgrind; best time 16.7 ms) against 90.6 M (20.1 ms).
     """
 
     @staticmethod
-    def forward(ctx: Context, a: Tensor, kernel: tuple[int, int]) -> Tensor:
-        kh, kw = kernel
-        x = _arr(a)
-        subs = [x[:, :, i::kh, j::kw] for i, j in _offsets(kernel)]
+    def forward(ctx: Context, a: Tensor, spec: _PoolSpec) -> Tensor:
+        x = _pad(_arr(a), spec[1], -np.inf)
+        subs = [x[_subgrid(spec, i, j)] for i, j in _offsets(spec[0])]
         out = subs[0]
         for sub in subs[1:]:
             out = np.maximum(out, sub)
         mask = np.empty((len(subs), *out.shape), dtype=bool)
         for k, sub in enumerate(subs):
             np.equal(sub, out, out=mask[k])
-        ctx.save_for_backward(mask, kernel)
+        ctx.save_for_backward(mask, spec)
         return _wrap(a, out)
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
-        mask, kernel = ctx.saved_values
-        return _PoolScatter.apply(grad, mask, kernel), 0.0
+        mask, spec = ctx.saved_values
+        return _PoolScatter.apply(grad, mask, spec), 0.0
 
 
 class _PoolScatter(Function):
-    """f(g) = ``(B, C, nh·kh, nw·kw)`` with f[:, :, i::kh, j::kw] = g ⊙ M_ij: each pooled
-    value sent to the tile positions its mask marks. Linear in g; backward = ``_PoolGather``.
+    """f(g) = the ``(B, C, H, W)`` input-shaped sum over offsets ij of g ⊙ M_ij placed on
+    sub-grid ij (padding cropped): each pooled value sent to the positions its mask marks.
+    Linear in g; backward = ``_PoolGather``.
     """
 
     @staticmethod
-    def forward(
-        ctx: Context, g: Tensor, mask: npt.NDArray[np.bool_], kernel: tuple[int, int]
-    ) -> Tensor:
-        ctx.save_for_backward(mask, kernel)
-        kh, kw = kernel
+    def forward(ctx: Context, g: Tensor, mask: npt.NDArray[np.bool_], spec: _PoolSpec) -> Tensor:
+        ctx.save_for_backward(mask, spec)
+        kernel, geom, (H, W) = spec
         gv = _arr(g)
-        B, C, nh, nw = gv.shape
-        out = np.empty((B, C, nh * kh, nw * kw), dtype=gv.dtype)
-        for (i, j), m in zip(_offsets(kernel), mask):
-            np.multiply(gv, m, out=out[:, :, i::kh, j::kw])
-        return _wrap(g, out)
+        B, C = gv.shape[:2]
+        shape = (B, C, H + geom.pad_lo[0] + geom.pad_hi[0], W + geom.pad_lo[1] + geom.pad_hi[1])
+        pairs = zip(_offsets(kernel), mask)
+        if _tiles_exactly(spec):  # every position written once
+            out = np.empty(shape, dtype=gv.dtype)
+            for (i, j), m in pairs:
+                np.multiply(gv, m, out=out[_subgrid(spec, i, j)])
+        else:
+            out = np.zeros(shape, dtype=gv.dtype)
+            for (i, j), m in pairs:
+                out[_subgrid(spec, i, j)] += gv * m
+        top, left = geom.pad_lo
+        return _wrap(g, out[:, :, top : top + H, left : left + W])
 
     @staticmethod
     def backward(ctx: Context, h: Tensor) -> tuple[Any, float, float]:
-        mask, kernel = ctx.saved_values
-        return _PoolGather.apply(h, mask, kernel), 0.0, 0.0
+        mask, spec = ctx.saved_values
+        return _PoolGather.apply(h, mask, spec), 0.0, 0.0
 
 
 class _PoolGather(Function):
-    """f(h) = Σ_ij h[:, :, i::kh, j::kw] ⊙ M_ij: ``(B, C, H, W)`` → ``(B, C, H/kh, W/kw)``,
-    the adjoint of ``_PoolScatter``. Linear in h; backward = ``_PoolScatter``.
+    """f(h) = Σ_ij (sub-grid ij of h, zero-padded) ⊙ M_ij: ``(B, C, H, W)`` → the pooled
+    shape, the adjoint of ``_PoolScatter``. Linear in h; backward = ``_PoolScatter``.
     """
 
     @staticmethod
-    def forward(
-        ctx: Context, h: Tensor, mask: npt.NDArray[np.bool_], kernel: tuple[int, int]
-    ) -> Tensor:
-        ctx.save_for_backward(mask, kernel)
-        kh, kw = kernel
-        hv = _arr(h)
+    def forward(ctx: Context, h: Tensor, mask: npt.NDArray[np.bool_], spec: _PoolSpec) -> Tensor:
+        ctx.save_for_backward(mask, spec)
+        hv = _pad(_arr(h), spec[1], 0.0)
         out = np.zeros(mask.shape[1:], dtype=hv.dtype)
-        for (i, j), m in zip(_offsets(kernel), mask):
-            out += hv[:, :, i::kh, j::kw] * m
+        for (i, j), m in zip(_offsets(spec[0]), mask):
+            out += hv[_subgrid(spec, i, j)] * m
         return _wrap(h, out)
 
     @staticmethod
     def backward(ctx: Context, g: Tensor) -> tuple[Any, float, float]:
-        mask, kernel = ctx.saved_values
-        return _PoolScatter.apply(g, mask, kernel), 0.0, 0.0
+        mask, spec = ctx.saved_values
+        return _PoolScatter.apply(g, mask, spec), 0.0, 0.0
 
 
-def maxpool2d(input: Tensor, kernel: tuple[int, int]) -> Tensor:
-    """Max over each ``kh × kw`` tile: ``(B, C, H, W)`` → ``(B, C, H/kh, W/kw)``.
+Size2 = int | Sequence[int]
 
-    The gradient goes to every element equal to its tile's max (``argmax`` semantics).
-    Same tiles as ``tile`` (``H % kh == 0`` and ``W % kw == 0`` required).
+
+def _pool_spec(
+    name: str,
+    input: Tensor,
+    kernel: Size2,
+    stride: Size2 | None,
+    padding: Size2,
+    dilation: Size2,
+    course: bool,
+) -> _PoolSpec:
+    """Check a 2-D pooling's arguments (PyTorch's rules) and return its spec.
+
+    ``course``: the contract's form (no stride, no padding), where the kernel must divide
+    the height and width; otherwise windows that do not fit are dropped (PyTorch's floor).
     """
     if input.dims != 4:
-        raise ValueError(f"maxpool2d: input must have shape (B, C, H, W), got {input.shape}.")
-    kh, kw = (int(k) for k in kernel)
-    if kh <= 0 or kw <= 0 or input.shape[2] % kh or input.shape[3] % kw:
+        raise ValueError(f"{name}: input must have shape (B, C, H, W), got shape {input.shape}.")
+    k = _ints(name, "kernel_size", kernel, 2, 1)
+    hw = (input.shape[2], input.shape[3])
+    if course and stride is None and padding == 0 and (hw[0] % k[0] or hw[1] % k[1]):
         raise ValueError(
-            f"maxpool2d: kernel {(kh, kw)} must divide the height and width of input shape "
-            f"{input.shape} (H % kh == 0 and W % kw == 0)."
+            f"{name}: kernel {k} must divide the height and width of input shape "
+            f"{input.shape} (H % kh == 0 and W % kw == 0); pass stride={k} to drop the "
+            "windows that do not fit, as PyTorch does."
         )
-    return _MaxPool2d.apply(input, (kh, kw))
+    s = k if stride is None else _ints(name, "stride", stride, 2, 1)
+    p = _ints(name, "padding", padding, 2, 0)
+    d = _ints(name, "dilation", dilation, 2, 1)
+    if any(2 * pi > di * (ki - 1) + 1 for pi, di, ki in zip(p, d, k)):
+        raise ValueError(
+            f"{name}: padding {p} must be at most half of the kernel {k} (as in PyTorch)."
+        )
+    geom = geometry(name, hw, k, s, p, d)
+    return (k[0], k[1]), geom, hw
+
+
+def _maxpool(input: Tensor, spec: _PoolSpec) -> Tensor:
+    return _MaxPool2d.apply(input, spec)
+
+
+def _avgpool(
+    input: Tensor, spec: _PoolSpec, count_include_pad: bool, divisor_override: int | None
+) -> Tensor:
+    """Window sums as a convolution of every channel with a ones kernel, divided by the
+    window size (or the count of real elements, or ``divisor_override``)."""
+    kernel, geom, (H, W) = spec
+    B, C = input.shape[:2]
+    ones = input._new(TensorData._from_array(np.ones((1, 1, *kernel), dtype=input.dtype)))
+    flat = input.contiguous().view(B * C, 1, H, W)
+    sums = _conv(flat, ones, geom)
+    oh, ow = geom.out_size((H, W), kernel)
+    sums = sums.view(B, C, oh, ow)
+    if divisor_override is not None:
+        return sums * (1.0 / divisor_override)
+    if count_include_pad or not any(geom.pad_lo):
+        return sums * (1.0 / (kernel[0] * kernel[1]))
+    counts = [
+        np.array(
+            [sum(0 <= o * s + i - lo < n for i in range(k)) for o in range(m)], dtype=np.float64
+        )
+        for n, k, s, lo, m in zip((H, W), kernel, geom.stride, geom.pad_lo, (oh, ow))
+    ]
+    inv = (1.0 / np.outer(*counts)).astype(input.dtype)
+    return sums * input._new(TensorData._from_array(inv))
+
+
+def maxpool2d(
+    input: Tensor,
+    kernel: Size2,
+    stride: Size2 | None = None,
+    padding: Size2 = 0,
+    dilation: Size2 = 1,
+) -> Tensor:
+    """Max over each window: ``(B, C, H, W)`` → ``(B, C, H_out, W_out)``.
+
+    The contract's form ``maxpool2d(t, (kh, kw))`` pools non-overlapping tiles and needs
+    ``H % kh == 0`` and ``W % kw == 0`` (H_out = H/kh). With ``stride`` (default: the
+    kernel) or ``padding`` (−inf, at most half the kernel) given it is PyTorch's
+    ``max_pool2d``: H_out = ⌊(H + 2p − d(kh − 1) − 1)/s⌋ + 1. The gradient goes to every
+    element equal to its window's max (``argmax`` semantics; PyTorch picks one of ties).
+    """
+    return _maxpool(input, _pool_spec("maxpool2d", input, kernel, stride, padding, dilation, True))
+
+
+def avgpool2d(
+    input: Tensor,
+    kernel: Size2,
+    stride: Size2 | None = None,
+    padding: Size2 = 0,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """Mean over each window: ``(B, C, H, W)`` → ``(B, C, H_out, W_out)``.
+
+    The contract's form ``avgpool2d(t, (kh, kw))`` needs ``H % kh == 0`` and
+    ``W % kw == 0``; with ``stride``/``padding`` it is PyTorch's ``avg_pool2d`` (sizes as
+    in ``maxpool2d``; padded zeros count in the mean unless ``count_include_pad=False``).
+    ∂out/∂in = 1/divisor for every element of each window holding it.
+    """
+    spec = _pool_spec("avgpool2d", input, kernel, stride, padding, 1, True)
+    return _avgpool(input, spec, count_include_pad, divisor_override)
+
+
+def _unsupported(name: str, **flags: Any) -> None:
+    for flag, value in flags.items():
+        if value:
+            raise NotImplementedError(
+                f"{name}: {flag}={value!r} is not supported by minitorch (PyTorch's default "
+                "works); see docs/pytorch.md."
+            )
+
+
+def _unbatched(name: str, input: Tensor, dims: int) -> tuple[Tensor, bool]:
+    """``input`` with a batch dim of 1 added when it has ``dims − 1`` dims (unbatched)."""
+    if input.dims == dims - 1:
+        return input.contiguous().view(1, *input.shape), True
+    return input, False
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Size2,
+    stride: Size2 | None = None,
+    padding: Size2 = 0,
+    dilation: Size2 = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor:
+    """PyTorch's ``max_pool2d``: ``(B, C, H, W)`` or ``(C, H, W)``; stride defaults to the
+    kernel, windows that do not fit are dropped (see ``maxpool2d``)."""
+    _unsupported("max_pool2d", ceil_mode=ceil_mode, return_indices=return_indices)
+    x, added = _unbatched("max_pool2d", input, 4)
+    s = kernel_size if stride is None else stride
+    out = _maxpool(x, _pool_spec("max_pool2d", x, kernel_size, s, padding, dilation, False))
+    return out.view(*out.shape[1:]) if added else out
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Size2,
+    stride: Size2 | None = None,
+    padding: Size2 = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """PyTorch's ``avg_pool2d``: ``(B, C, H, W)`` or ``(C, H, W)`` (see ``avgpool2d``)."""
+    _unsupported("avg_pool2d", ceil_mode=ceil_mode)
+    x, added = _unbatched("avg_pool2d", input, 4)
+    s = kernel_size if stride is None else stride
+    spec = _pool_spec("avg_pool2d", x, kernel_size, s, padding, 1, False)
+    out = _avgpool(x, spec, count_include_pad, divisor_override)
+    return out.view(*out.shape[1:]) if added else out
+
+
+def _as_2d(name: str, input: Tensor) -> tuple[Tensor, bool]:
+    """``(B, C, W)`` or ``(C, W)`` as ``(B, C, 1, W)``, and whether a batch dim was added."""
+    x, added = _unbatched(name, input, 3)
+    if x.dims != 3:
+        raise ValueError(f"{name}: input must have shape (B, C, W) or (C, W), got {input.shape}.")
+    return x.contiguous().view(x.shape[0], x.shape[1], 1, x.shape[2]), added
+
+
+def _from_2d(out: Tensor, added: bool) -> Tensor:
+    shape = (out.shape[1], out.shape[3]) if added else (out.shape[0], out.shape[1], out.shape[3])
+    return out.view(*shape)
+
+
+def _one(name: str, what: str, v: Any) -> int:
+    return _ints(name, what, v, 1, 0)[0]
+
+
+def max_pool1d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor:
+    """PyTorch's ``max_pool1d``: ``(B, C, W)`` or ``(C, W)`` → W_out as in ``max_pool2d``."""
+    _unsupported("max_pool1d", ceil_mode=ceil_mode, return_indices=return_indices)
+    x, added = _as_2d("max_pool1d", input)
+    k = _one("max_pool1d", "kernel_size", kernel_size)
+    s = k if stride is None else _one("max_pool1d", "stride", stride)
+    p, d = _one("max_pool1d", "padding", padding), _one("max_pool1d", "dilation", dilation)
+    spec = _pool_spec("max_pool1d", x, (1, k), (1, s), (0, p), (1, d), False)
+    return _from_2d(_maxpool(x, spec), added)
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """PyTorch's ``avg_pool1d``: ``(B, C, W)`` or ``(C, W)`` → W_out as in ``avg_pool2d``."""
+    _unsupported("avg_pool1d", ceil_mode=ceil_mode)
+    x, added = _as_2d("avg_pool1d", input)
+    k = _one("avg_pool1d", "kernel_size", kernel_size)
+    s = k if stride is None else _one("avg_pool1d", "stride", stride)
+    p = _one("avg_pool1d", "padding", padding)
+    spec = _pool_spec("avg_pool1d", x, (1, k), (1, s), (0, p), 1, False)
+    return _from_2d(_avgpool(x, spec, count_include_pad, None), added)
 
 
 # ---------------------------------------------------------------------------
