@@ -17,6 +17,7 @@ applications, so ``backward(create_graph=True)`` differentiates that same formul
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -564,64 +565,188 @@ def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
     raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
 
 
-def _class_indices(target: Any, n: int, classes: int, name: str) -> npt.NDArray[np.intp]:
-    """Targets (a Tensor, array or list of N class indices) as ints in [0, classes)."""
-    raw = np.asarray(_arr(target) if isinstance(target, Tensor) else target)
-    if raw.size != n or raw.ndim > 2 or (raw.ndim == 2 and raw.shape[1] != 1):
-        raise ValueError(
-            f"{name}: target must hold one class index per row, shape ({n},); got shape "
-            f"{raw.shape}."
+def _class_weight(name: str, weight: Any, classes: int, dtype: Any) -> npt.NDArray[Any]:
+    """The per-class weights (a constant array of shape (C,)); ones when ``weight`` is None."""
+    if weight is None:
+        return np.ones(classes, dtype=dtype)
+    if isinstance(weight, str):
+        raise TypeError(
+            f"{name}: the third argument is the class weight, got {weight!r}; pass "
+            f"reduction={weight!r} by keyword."
         )
-    flat = raw.reshape(-1)
-    idx = flat.astype(np.intp)
-    if not np.array_equal(idx, flat):
-        raise ValueError(f"{name}: target must hold integer class indices, got {flat[:5]}...")
-    bad = np.flatnonzero((idx < 0) | (idx >= classes))
-    if bad.size:
-        i = int(bad[0])
+    if isinstance(weight, Tensor):
+        if weight.requires_grad():
+            raise ValueError(
+                f"{name}: weight is used as a constant (no gradient flows to it, as in "
+                "PyTorch); pass weight.detach()."
+            )
+        weight = _arr(weight)
+    w = np.asarray(weight, dtype=dtype)
+    if w.shape != (classes,):
+        raise ValueError(
+            f"{name}: weight must hold one number per class, shape ({classes},); got shape "
+            f"{w.shape}."
+        )
+    return w
+
+
+def _where(pos: tuple[int, ...]) -> str:
+    return str(pos[0]) if len(pos) == 1 else str(pos)
+
+
+def _class_indices(
+    name: str, raw: npt.NDArray[Any], shape: tuple[int, ...], classes: int, ignore_index: int
+) -> npt.NDArray[np.intp]:
+    """Class-index targets of ``shape`` as ints in [0, classes) (or ``ignore_index``)."""
+    idx = raw.astype(np.intp)
+    if not np.array_equal(idx, raw):
+        bad = np.argwhere(idx != raw)[0]
+        raise ValueError(
+            f"{name}: target must hold integer class indices, got {raw[tuple(bad)]} at "
+            f"position {_where(tuple(int(b) for b in bad))}."
+        )
+    idx = idx.reshape(shape)
+    out = (idx != ignore_index) & ((idx < 0) | (idx >= classes))
+    if out.any():
+        pos = tuple(int(i) for i in np.argwhere(out)[0])
         raise IndexError(
-            f"{name}: target class {int(idx[i])} at position {i} is out of range for "
-            f"{classes} classes (valid: 0..{classes - 1})."
+            f"{name}: target class {int(idx[pos])} at position {_where(pos)} is out of range "
+            f"for {classes} classes (valid: 0..{classes - 1}, or ignore_index={ignore_index})."
         )
     return idx
 
 
-def _nll(logp: Tensor, target: Any, reduction: str, name: str, smoothing: float = 0.0) -> Tensor:
-    """−Σ_c q[n, c]·logp[n, c] per row, reduced, with q = (1 − ε)·onehot(target) + ε/C
-    (ε = ``smoothing``; ε = 0: −logp[n, target_n]); checks shapes and targets under ``name``."""
-    if logp.dims != 2:
-        raise ValueError(f"{name}: input must have shape (N, C), got shape {logp.shape}.")
+def _loss_from_logp(
+    name: str,
+    logp: Tensor,
+    target: Any,
+    weight: Any,
+    ignore_index: int,
+    reduction: str,
+    smoothing: float,
+    probabilities: bool,
+) -> Tensor:
+    """−Σ_c q[n, c, …]·logp[n, c, …] per element, reduced, where q is built from the target.
+
+    Class indices y (ε = ``smoothing``, w the class weights, 0 where y = ignore_index):
+    q[c] = (1 − ε)·w_y·[c = y] + ε·w_c/C, and "mean" divides by Σ w_y over the kept
+    targets (PyTorch's weighted mean). Class probabilities p (``probabilities``):
+    q[c] = w_c·((1 − ε)·p_c + ε/C), and "mean" divides by the number of elements.
+    """
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
     if not 0.0 <= smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {smoothing}.")
-    n, c = logp.shape
-    idx = _class_indices(target, n, c, name)
-    onehot = np.full((n, c), smoothing / c if c else 0.0, dtype=logp.dtype)
-    onehot[np.arange(n), idx] += 1.0 - smoothing
-    picked = (logp * logp._new(TensorData._from_array(onehot))).sum(1)
-    return _reduce(-picked.view(n), reduction, name)
+    if logp.dims == 0:
+        raise ValueError(f"{name}: input must have shape (N, C, ...) or (C,), got {logp.shape}.")
+    unbatched = logp.dims == 1
+    if unbatched:
+        logp = logp.contiguous().view(1, logp.shape[0])
+    n, c, *rest = logp.shape
+    w = _class_weight(name, weight, c, logp.dtype)
+    wshape = (1, c, *(1,) * len(rest))
+    raw = None if isinstance(target, Tensor) else np.asarray(target)
+    tshape = target.shape if isinstance(target, Tensor) else raw.shape  # type: ignore[union-attr]
+    in_shape = (c,) if unbatched else logp.shape
+    soft = (
+        probabilities
+        and tuple(tshape) == tuple(in_shape)
+        and (raw is None or not np.issubdtype(raw.dtype, np.integer))
+    )
+    out_shape = (n, *rest)
+    if soft:
+        q = (
+            target
+            if isinstance(target, Tensor)
+            else logp._new(TensorData._from_array(np.ascontiguousarray(raw, dtype=logp.dtype)))
+        )
+        q = q.contiguous().view(*logp.shape)
+        if smoothing:
+            q = q * (1.0 - smoothing) + smoothing / c
+        if weight is not None:
+            q = q * logp._new(TensorData._from_array(w.reshape(wshape)))
+        loss = -(logp * q).sum(1).contiguous().view(*out_shape)
+        count = float(math.prod(out_shape))
+    else:
+        values = _arr(target) if isinstance(target, Tensor) else raw
+        assert values is not None
+        expected = () if unbatched else out_shape
+        if tuple(values.shape) != expected and not (unbatched and values.size == 1):
+            probs = " or the input's shape for class probabilities" if probabilities else ""
+            raise ValueError(
+                f"{name}: target must hold class indices of shape {expected}{probs} for input "
+                f"of shape {in_shape}; got shape {tuple(values.shape)}."
+            )
+        idx = _class_indices(name, values, out_shape, c, ignore_index)
+        keep = idx != ignore_index
+        safe = np.where(keep, idx, 0)
+        w_y = np.where(keep, w[safe], 0.0).astype(logp.dtype)
+        q_arr = np.zeros(logp.shape, dtype=logp.dtype)
+        np.put_along_axis(q_arr, safe[:, None], ((1.0 - smoothing) * w_y)[:, None], axis=1)
+        if smoothing:
+            q_arr += (smoothing / c) * w.reshape(wshape) * keep[:, None]
+        q = logp._new(TensorData._from_array(q_arr))
+        loss = -(logp * q).sum(1).contiguous().view(*out_shape)
+        count = float(w_y.sum())
+    if reduction == "none":
+        return loss.view(1) if unbatched else loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    return total * (1.0 / count if count else math.nan)
 
 
-def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood: loss_n = −input[n, target_n] for log-probabilities ``(N, C)``.
+def nll_loss(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of log-probabilities ``(N, C, d1, …)`` (or ``(C,)``) and class
+    indices ``(N, d1, …)``: loss = −w_y·input[n, y, …], 0 where y = ``ignore_index``.
 
-    ``target``: N class indices (Tensor, array or list). ∂loss_n/∂input[n, c] = −[c = t_n].
+    ``target``: a Tensor (integral floats), list or NumPy int array; ``weight``: C class
+    weights (a constant). "mean" divides by Σ w_y over the kept targets (PyTorch's).
+    ∂loss/∂input[n, c, …] = −w_y·[c = y].
     """
-    return _nll(input, target, reduction, "nll_loss")
+    return _loss_from_logp(
+        "nll_loss", input, target, weight, ignore_index, reduction, 0.0, probabilities=False
+    )
 
 
 def cross_entropy(
-    input: Tensor, target: Any, reduction: str = "mean", label_smoothing: float = 0.0
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Softmax cross-entropy from logits ``(N, C)`` and N class indices.
+    """Softmax cross-entropy from logits ``(N, C, d1, …)`` (or ``(C,)``), over dim 1.
 
-    loss_n = −logsoftmax(x)[n, t_n] = log Σ_c e^x[n, c] − x[n, t_n];
-    ∂loss_n/∂x[n, c] = softmax(x)[n, c] − [c = t_n].
-    ``label_smoothing`` ε (PyTorch's): the target becomes (1 − ε)·onehot + ε/C, so
-    loss_n = −Σ_c q[n, c]·logsoftmax(x)[n, c] and ∂loss_n/∂x = softmax(x) − q.
+    ``target``: class indices ``(N, d1, …)`` (Tensor of integral floats, list or NumPy
+    ints), or class probabilities of the input's shape (a float Tensor or array).
+    With indices: loss = −w_y·logsoftmax(x)[n, y, …] = w_y·(log Σ_c e^x[n, c] − x[n, y]),
+    0 where y = ``ignore_index``; "mean" divides by Σ w_y over the kept targets.
+    With probabilities p: loss = −Σ_c w_c·p_c·logsoftmax(x)_c; "mean" divides by the
+    number of elements. ``label_smoothing`` ε mixes the target with the uniform ε/C.
+    ∂loss/∂x = Σ_c q_c·softmax(x) − q with q the (weighted, smoothed) target.
     """
-    if input.dims != 2:
-        raise ValueError(f"cross_entropy: input must have shape (N, C), got shape {input.shape}.")
-    return _nll(logsoftmax(input, 1), target, reduction, "cross_entropy", label_smoothing)
+    if input.dims == 0:
+        raise ValueError(f"cross_entropy: input must have shape (N, C, ...), got {input.shape}.")
+    return _loss_from_logp(
+        "cross_entropy",
+        logsoftmax(input, 0 if input.dims == 1 else 1),
+        target,
+        weight,
+        ignore_index,
+        reduction,
+        label_smoothing,
+        probabilities=True,
+    )
 
 
 def _same_shape(name: str, input: Tensor, target: Tensor) -> None:
