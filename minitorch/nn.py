@@ -531,8 +531,20 @@ def softmax(input: Tensor, dim: int) -> Tensor:
 # ---------------------------------------------------------------------------
 
 
+def _dropout(input: Tensor, rate: float, scale: float) -> Tensor:
+    """``input`` times ``scale`` where a draw with probability 1 − ``rate`` keeps it, else 0
+    (``rate`` in (0, 1); the mask from Python's ``random``, so reproducible). ∂out/∂in = the
+    scaled mask."""
+    rng = np.random.default_rng(random.getrandbits(64))
+    keep = (rng.random(input.shape) >= rate).astype(input.dtype)
+    if scale != 1.0:
+        keep *= scale
+    return input * input._new(TensorData._from_array(keep))
+
+
 def dropout(input: Tensor, rate: float, ignore: bool = False) -> Tensor:
-    """Zero each element with probability ``rate``; kept values are unchanged (no rescaling).
+    """Zero each element with probability ``rate``; kept values are unchanged (no rescaling,
+    the course's contract; ``layers.Dropout`` rescales as PyTorch does).
 
     ``rate <= 0`` or ``ignore=True`` return ``input`` itself; ``rate >= 1`` gives exact
     zeros. The mask comes from a NumPy generator seeded by Python's ``random``, so results
@@ -541,11 +553,21 @@ def dropout(input: Tensor, rate: float, ignore: bool = False) -> Tensor:
     if ignore or rate <= 0.0:
         return input
     if rate >= 1.0:
-        keep = np.zeros(input.shape, dtype=input.dtype)
-    else:
-        rng = np.random.default_rng(random.getrandbits(64))
-        keep = (rng.random(input.shape) >= rate).astype(input.dtype)
-    return input * input._new(TensorData._from_array(keep))
+        return input * input._new(TensorData._from_array(np.zeros(input.shape, input.dtype)))
+    return _dropout(input, rate, 1.0)
+
+
+def inverted_dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """PyTorch's ``F.dropout``: zero each element with probability ``p`` and scale the kept
+    ones by 1/(1 − p), so the expected value is unchanged; the identity when not
+    ``training`` or p = 0, exact zeros when p = 1. ∂out/∂in = mask/(1 − p)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}.")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return dropout(input, 1.0)
+    return _dropout(input, p, 1.0 / (1.0 - p))
 
 
 # ---------------------------------------------------------------------------
