@@ -394,9 +394,8 @@ def _check_conv(name: str, input: Tensor, weight: Tensor, n: int, groups: int = 
     if input.shape[1] != weight.shape[1] * groups:
         expects = f"Cin={weight.shape[1]}"
         if groups != 1:
-            expects = (
-                f"Cin={weight.shape[1] * groups} (Cin/groups={weight.shape[1]}, groups={groups})"
-            )
+            per = f"{weight.shape[1]} per group, groups={groups}"
+            expects = f"Cin={weight.shape[1] * groups} ({per})"
         raise ValueError(
             f"{name}: input of shape {input.shape} has Cin={input.shape[1]} channels but weight "
             f"of shape {weight.shape} expects {expects}."

@@ -3,15 +3,25 @@
 Shapes follow the course: images are ``(B, C, H, W)``, sequences ``(B, C, W)``.
 Reductions keep the reduced dim with size 1 (``max(x, 1)`` of ``(3, 4)`` is ``(3, 1)``).
 
+The course's functions keep the contract: ``conv2d(x, w)`` pads right/bottom (the output
+as large as the input), ``maxpool2d(x, (kh, kw))`` needs the kernel to divide the sizes,
+``dropout`` does not rescale. Their PyTorch options follow PyTorch: ``conv2d(x, w, b,
+stride, padding, dilation, groups)`` with a ``padding`` given pads symmetrically;
+pooling with a ``stride``/``padding`` drops the windows that do not fit (floor).
+PyTorch's ``torch.nn.functional`` names sit beside them: ``max_pool2d``, ``avg_pool2d``,
+``max_pool1d``, ``avg_pool1d``, ``log_softmax``, ``relu``, ``sigmoid``, ``tanh``, and
+``inverted_dropout`` (PyTorch's ``F.dropout``, rescaling by 1/(1 − p)).
+
 The convolutions (``conv1d``, ``conv2d``, ``Conv1dFun``, ``Conv2dFun``, ``unfold``,
 ``fold``) live in ``minitorch.fast_conv`` with the course's reference kernels and are
 re-exported here.
 
 Every derivative is written once. Most functions here are compositions of Tensor
-operations (their gradients come from those). An op that has a Function of its own
-(max-pooling, log-softmax, the binary cross-entropies, the embedding gather) computes its
-forward in one fused NumPy pass and writes its backward in Tensor operations or Function
-applications, so ``backward(create_graph=True)`` differentiates that same formula.
+operations (their gradients come from those; average pooling is a convolution with a
+ones kernel). An op that has a Function of its own (max-pooling, log-softmax, the binary
+cross-entropies, the embedding gather) computes its forward in one fused NumPy pass and
+writes its backward in Tensor operations or Function applications, so
+``backward(create_graph=True)`` differentiates that same formula.
 """
 
 from __future__ import annotations
@@ -51,6 +61,8 @@ __all__ = [
     "LogSoftmax",
     "Max",
     "argmax",
+    "avg_pool1d",
+    "avg_pool2d",
     "avgpool2d",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -60,13 +72,20 @@ __all__ = [
     "dropout",
     "embedding",
     "fold",
+    "inverted_dropout",
+    "log_softmax",
     "logsoftmax",
     "max",
+    "max_pool1d",
+    "max_pool2d",
     "max_reduce",
     "maxpool2d",
     "mse_loss",
     "nll_loss",
+    "relu",
+    "sigmoid",
     "softmax",
+    "tanh",
     "tile",
     "unfold",
 ]
@@ -526,6 +545,26 @@ def softmax(input: Tensor, dim: int) -> Tensor:
     return logsoftmax(input, dim).exp()
 
 
+def log_softmax(input: Tensor, dim: int) -> Tensor:
+    """PyTorch's name for ``logsoftmax``: x − log Σ_dim e^x (input's shape)."""
+    return logsoftmax(input, dim)
+
+
+def relu(input: Tensor) -> Tensor:
+    """max(x, 0) elementwise (``input.relu()``); derivative [x > 0]."""
+    return input.relu()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """σ(x) = 1/(1 + e^−x) elementwise (``input.sigmoid()``); derivative σ(1 − σ)."""
+    return input.sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:
+    """tanh(x) elementwise (``input.tanh()``); derivative 1 − tanh²."""
+    return input.tanh()
+
+
 # ---------------------------------------------------------------------------
 # dropout
 # ---------------------------------------------------------------------------
@@ -715,7 +754,9 @@ def _loss_from_logp(
     total = loss.sum()
     if reduction == "sum":
         return total
-    return total * (1.0 / count if count else math.nan)
+    if not count:  # every target ignored: NaN, as in PyTorch, with zero gradients
+        return total * 0.0 + math.nan
+    return total * (1.0 / count)
 
 
 def nll_loss(
