@@ -36,6 +36,13 @@ three, and ``backward(create_graph=True)`` differentiates the same formula train
 thread): the step costs 72.5 M instructions (callgrind; best time 16.7 ms) against 75.1 M
 (22.1 ms) with conv2d written as ``unfold`` + ``MatMul`` Tensor operations.
 
+**PyTorch's options.** A ``Geometry`` (stride, dilation, zero padding before and after,
+groups) says where each window lies: output o and kernel offset k read input position
+o·stride + k·dilation − pad_lo. ``conv1d``/``conv2d`` take ``bias``, ``stride``,
+``padding``, ``dilation`` and ``groups``: with no ``padding`` (None) the padding is the
+course's (right/bottom only), with ``padding`` given it is PyTorch's (symmetric; "valid",
+"same"). ``Conv1dFun.apply(x, w)`` and ``Conv2dFun.apply(x, w)`` stay the course's.
+
 This module imports nothing above the tensor layer; ``minitorch.nn`` re-exports the
 convolutions with the other nn functions.
 """
