@@ -2,14 +2,13 @@
 
 Model (float32, input 1x28x28, batch 64 by default)::
 
-    conv 1->8 3x3, ReLU, maxpool 2, conv 8->16 3x3, ReLU, maxpool 2, flatten, linear -> 10
+    conv 1->8 3x3 (padding 1), ReLU, maxpool 2, conv 8->16 3x3 (padding 1), ReLU, maxpool 2,
+    flatten, linear -> 10
 
-One step = forward, softmax cross-entropy (mean), backward, plain SGD update. minitorch's
-convolution keeps the input size by zero padding on the right and bottom; PyTorch's
-``conv2d`` with ``padding=0`` would shrink it, so the torch model pads explicitly
-(``F.pad(x, (0, kw - 1, 0, kh - 1))``) and both compute the same function. Both start from
-the same weights and data; the losses of every step are compared (float32 tolerance), and
-a disagreement stops the benchmark.
+One step = forward, softmax cross-entropy (mean), backward, plain SGD update. Both
+libraries compute the same function (``Conv2d(..., padding=1)`` is PyTorch's symmetric
+padding in both) from the same weights and data; the losses of every step are compared
+(float32 tolerance), and a disagreement stops the benchmark.
 
 One thread each: ``OMP/OPENBLAS/MKL_NUM_THREADS=1`` before NumPy is imported and
 ``torch.set_num_threads(1)``. Timing is interleaved (each repeat times a block of steps of
@@ -77,10 +76,10 @@ def make_setup(batch: int = 64, size: int = 28, seed: int = 0) -> Setup:
 
 def _minitorch_model(size: int) -> layers.Sequential:
     return layers.Sequential(
-        layers.Conv2d(1, 8, 3),
+        layers.Conv2d(1, 8, 3, padding=1),
         layers.ReLU(),
         layers.MaxPool2d(2),
-        layers.Conv2d(8, 16, 3),
+        layers.Conv2d(8, 16, 3, padding=1),
         layers.ReLU(),
         layers.MaxPool2d(2),
         layers.Flatten(),
@@ -108,7 +107,7 @@ def minitorch_step(setup: Setup) -> Callable[[], float]:
 
 
 def torch_step(setup: Setup) -> Callable[[], float]:
-    """The same step in PyTorch, with explicit right/bottom padding before each conv."""
+    """The same step in PyTorch."""
     torch = _torch()
     F = torch.nn.functional
     w = {k: torch.tensor(v, requires_grad=True) for k, v in setup.weights.items()}
@@ -118,9 +117,9 @@ def torch_step(setup: Setup) -> Callable[[], float]:
     y = torch.tensor(setup.y)
 
     def forward(x: Any) -> Any:
-        h = F.conv2d(F.pad(x, (0, 2, 0, 2)), w["0.weight"], w["0.bias"])
+        h = F.conv2d(x, w["0.weight"], w["0.bias"], padding=1)
         h = F.max_pool2d(F.relu(h), 2)
-        h = F.conv2d(F.pad(h, (0, 2, 0, 2)), w["3.weight"], w["3.bias"])
+        h = F.conv2d(h, w["3.weight"], w["3.bias"], padding=1)
         h = F.max_pool2d(F.relu(h), 2)
         return F.linear(h.flatten(1), w["7.weight"], w["7.bias"])
 

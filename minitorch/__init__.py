@@ -450,3 +450,32 @@ from .serialization import load, save  # noqa: E402
 
 __all__ += ["CheckpointError", "IncompatibleKeys", "load", "save"]
 # --- end of the save/load block -----------------------------------------------------------
+# --- PyTorch's nn options (issue 10): functional names, more layers and loss Modules -----
+from .layers import (  # noqa: E402
+    AvgPool1d,
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    Identity,
+    MaxPool1d,
+    MSELoss,
+    NLLLoss,
+)
+from .nn import avg_pool1d, avg_pool2d, log_softmax, max_pool1d, max_pool2d  # noqa: E402
+
+__all__ += [
+    "AvgPool1d",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "Identity",
+    "MSELoss",
+    "MaxPool1d",
+    "NLLLoss",
+    "avg_pool1d",
+    "avg_pool2d",
+    "log_softmax",
+    "max_pool1d",
+    "max_pool2d",
+]
+# --- end of the PyTorch nn block ----------------------------------------------------------

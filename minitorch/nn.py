@@ -3,28 +3,54 @@
 Shapes follow the course: images are ``(B, C, H, W)``, sequences ``(B, C, W)``.
 Reductions keep the reduced dim with size 1 (``max(x, 1)`` of ``(3, 4)`` is ``(3, 1)``).
 
+The course's functions keep the contract: ``conv2d(x, w)`` pads right/bottom (the output
+as large as the input), ``maxpool2d(x, (kh, kw))`` needs the kernel to divide the sizes,
+``dropout`` does not rescale. Their PyTorch options follow PyTorch: ``conv2d(x, w, b,
+stride, padding, dilation, groups)`` with a ``padding`` given pads symmetrically;
+pooling with a ``stride``/``padding`` drops the windows that do not fit (floor).
+PyTorch's ``torch.nn.functional`` names sit beside them: ``max_pool2d``, ``avg_pool2d``,
+``max_pool1d``, ``avg_pool1d``, ``log_softmax``, ``relu``, ``sigmoid``, ``tanh``, and
+``inverted_dropout`` (PyTorch's ``F.dropout``, rescaling by 1/(1 − p)).
+
 The convolutions (``conv1d``, ``conv2d``, ``Conv1dFun``, ``Conv2dFun``, ``unfold``,
 ``fold``) live in ``minitorch.fast_conv`` with the course's reference kernels and are
 re-exported here.
 
 Every derivative is written once. Most functions here are compositions of Tensor
-operations (their gradients come from those). An op that has a Function of its own
-(max-pooling, log-softmax, the binary cross-entropies, the embedding gather) computes its
-forward in one fused NumPy pass and writes its backward in Tensor operations or Function
-applications, so ``backward(create_graph=True)`` differentiates that same formula.
+operations (their gradients come from those; average pooling is a convolution with a
+ones kernel). An op that has a Function of its own (max-pooling, log-softmax, the binary
+cross-entropies, the embedding gather) computes its forward in one fused NumPy pass and
+writes its backward in Tensor operations or Function applications, so
+``backward(create_graph=True)`` differentiates that same formula.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from .autodiff import Context
-from .fast_conv import Conv1dFun, Conv2dFun, _arr, _needs, _wrap, conv1d, conv2d, fold, unfold
+from .fast_conv import (
+    Conv1dFun,
+    Conv2dFun,
+    Geometry,
+    _arr,
+    _conv,
+    _ints,
+    _needs,
+    _wrap,
+    conv1d,
+    conv2d,
+    fold,
+    geometry,
+    unfold,
+)
 from .tensor import Tensor
 from .tensor_data import TensorData
 from .tensor_functions import Function, Max, TensorContext
@@ -35,6 +61,8 @@ __all__ = [
     "LogSoftmax",
     "Max",
     "argmax",
+    "avg_pool1d",
+    "avg_pool2d",
     "avgpool2d",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -44,13 +72,20 @@ __all__ = [
     "dropout",
     "embedding",
     "fold",
+    "inverted_dropout",
+    "log_softmax",
     "logsoftmax",
     "max",
+    "max_pool1d",
+    "max_pool2d",
     "max_reduce",
     "maxpool2d",
     "mse_loss",
     "nll_loss",
+    "relu",
+    "sigmoid",
     "softmax",
+    "tanh",
     "tile",
     "unfold",
 ]
@@ -97,114 +132,343 @@ def tile(input: Tensor, kernel: tuple[int, int]) -> tuple[Tensor, int, int]:
     return t.contiguous().view(B, C, nh, nw, kh * kw), nh, nw
 
 
-def avgpool2d(input: Tensor, kernel: tuple[int, int]) -> Tensor:
-    """Mean over each ``kh × kw`` tile: ``(B, C, H, W)`` → ``(B, C, H/kh, W/kw)``.
+_PoolSpec = tuple[tuple[int, int], Geometry, tuple[int, int]]
+"""(kernel, geometry, input (H, W)) of a 2-D pooling."""
 
-    ∂out/∂in = 1/(kh·kw) for every element of the tile.
-    """
-    t, nh, nw = tile(input, kernel)
-    return t.mean(4).view(input.shape[0], input.shape[1], nh, nw)
+
+def _subgrid(spec: _PoolSpec, i: int, j: int) -> tuple[Any, ...]:
+    """The slices of the padded input that kernel offset (i, j) reads, one per output."""
+    _, g, _ = spec
+    (oh, ow), (dh, dw), (sh, sw) = _out_hw(spec), g.dilation, g.stride
+    every = slice(None)
+    return (
+        every,
+        every,
+        slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+        slice(j * dw, j * dw + sw * (ow - 1) + 1, sw),
+    )
+
+
+def _out_hw(spec: _PoolSpec) -> tuple[int, ...]:
+    kernel, g, hw = spec
+    return g.out_size(hw, kernel)
+
+
+def _pad(x: npt.NDArray[Any], g: Geometry, value: float) -> npt.NDArray[Any]:
+    """x with g's padding on the last two dims, filled with ``value`` (x itself if none)."""
+    if not any(g.pad_lo) and not any(g.pad_hi):
+        return x
+    widths = ((0, 0), (0, 0), *zip(g.pad_lo, g.pad_hi))
+    return np.pad(x, widths, constant_values=value)
 
 
 def _offsets(kernel: tuple[int, int]) -> list[tuple[int, int]]:
-    """The kh·kw positions (i, j) inside a tile, row-major."""
+    """The kh·kw positions (i, j) inside a window, row-major."""
     return list(itertools.product(range(kernel[0]), range(kernel[1])))
 
 
-class _MaxPool2d(Function):
-    """f(x) = max over each ``kh × kw`` tile; ∂f/∂x = 1 at every element equal to its tile's
-    max (``argmax`` semantics, ties included), else 0.
+def _tiles_exactly(spec: _PoolSpec) -> bool:
+    """Whether the windows are the non-overlapping tiles of the whole, unpadded input."""
+    kernel, g, hw = spec
+    return (
+        g.dilation == (1, 1)
+        and g.stride == kernel
+        and not any(g.pad_lo + g.pad_hi)
+        and all(h == k * o for h, k, o in zip(hw, kernel, _out_hw(spec)))
+    )
 
-    Forward takes the elementwise maximum of the kh·kw strided sub-grids
-    ``x[:, :, i::kh, j::kw]`` and keeps the 0/1 masks M_ij = [sub-grid ij == max] (constants:
-    f is piecewise linear); backward is ``_PoolScatter(g, M)``. Whole sub-grids pay against
-    one (…, kh, …, kw) broadcast mask with the backward in Tensor operations: the
-    ``benchmarks/bench_lenet.py`` step costs 72.5 M instructions (callgrind; best time
-    16.7 ms) against 90.6 M (20.1 ms).
+
+class _MaxPool2d(Function):
+    """f(x) = max over each window; ∂f/∂x = 1 at every element equal to its window's max
+    (``argmax`` semantics, ties included), else 0 (summed where windows overlap).
+
+    Forward takes the elementwise maximum of the kh·kw strided sub-grids of the input
+    (padded with −inf), one per kernel offset (i, j), and keeps the 0/1 masks
+    M_ij = [sub-grid ij == max] (constants: f is piecewise linear); backward is
+    ``_PoolScatter(g, M)``. Whole sub-grids pay against one (…, kh, …, kw) broadcast mask
+    with the backward in Tensor operations: the ``benchmarks/bench_lenet.py`` step costs
+    72.5 M instructions (callgrind; best time 16.7 ms) against 90.6 M (20.1 ms).
     """
 
     @staticmethod
-    def forward(ctx: Context, a: Tensor, kernel: tuple[int, int]) -> Tensor:
-        kh, kw = kernel
-        x = _arr(a)
-        subs = [x[:, :, i::kh, j::kw] for i, j in _offsets(kernel)]
+    def forward(ctx: Context, a: Tensor, spec: _PoolSpec) -> Tensor:
+        x = _pad(_arr(a), spec[1], -np.inf)
+        subs = [x[_subgrid(spec, i, j)] for i, j in _offsets(spec[0])]
         out = subs[0]
         for sub in subs[1:]:
             out = np.maximum(out, sub)
         mask = np.empty((len(subs), *out.shape), dtype=bool)
         for k, sub in enumerate(subs):
             np.equal(sub, out, out=mask[k])
-        ctx.save_for_backward(mask, kernel)
+        ctx.save_for_backward(mask, spec)
         return _wrap(a, out)
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
-        mask, kernel = ctx.saved_values
-        return _PoolScatter.apply(grad, mask, kernel), 0.0
+        mask, spec = ctx.saved_values
+        return _PoolScatter.apply(grad, mask, spec), 0.0
 
 
 class _PoolScatter(Function):
-    """f(g) = ``(B, C, nh·kh, nw·kw)`` with f[:, :, i::kh, j::kw] = g ⊙ M_ij: each pooled
-    value sent to the tile positions its mask marks. Linear in g; backward = ``_PoolGather``.
+    """f(g) = the ``(B, C, H, W)`` input-shaped sum over offsets ij of g ⊙ M_ij placed on
+    sub-grid ij (padding cropped): each pooled value sent to the positions its mask marks.
+    Linear in g; backward = ``_PoolGather``.
     """
 
     @staticmethod
-    def forward(
-        ctx: Context, g: Tensor, mask: npt.NDArray[np.bool_], kernel: tuple[int, int]
-    ) -> Tensor:
-        ctx.save_for_backward(mask, kernel)
-        kh, kw = kernel
+    def forward(ctx: Context, g: Tensor, mask: npt.NDArray[np.bool_], spec: _PoolSpec) -> Tensor:
+        ctx.save_for_backward(mask, spec)
+        kernel, geom, (H, W) = spec
         gv = _arr(g)
-        B, C, nh, nw = gv.shape
-        out = np.empty((B, C, nh * kh, nw * kw), dtype=gv.dtype)
-        for (i, j), m in zip(_offsets(kernel), mask):
-            np.multiply(gv, m, out=out[:, :, i::kh, j::kw])
-        return _wrap(g, out)
+        B, C = gv.shape[:2]
+        shape = (B, C, H + geom.pad_lo[0] + geom.pad_hi[0], W + geom.pad_lo[1] + geom.pad_hi[1])
+        pairs = zip(_offsets(kernel), mask)
+        if _tiles_exactly(spec):  # every position written once
+            out = np.empty(shape, dtype=gv.dtype)
+            for (i, j), m in pairs:
+                np.multiply(gv, m, out=out[_subgrid(spec, i, j)])
+        else:
+            out = np.zeros(shape, dtype=gv.dtype)
+            for (i, j), m in pairs:
+                out[_subgrid(spec, i, j)] += gv * m
+        top, left = geom.pad_lo
+        return _wrap(g, out[:, :, top : top + H, left : left + W])
 
     @staticmethod
     def backward(ctx: Context, h: Tensor) -> tuple[Any, float, float]:
-        mask, kernel = ctx.saved_values
-        return _PoolGather.apply(h, mask, kernel), 0.0, 0.0
+        mask, spec = ctx.saved_values
+        return _PoolGather.apply(h, mask, spec), 0.0, 0.0
 
 
 class _PoolGather(Function):
-    """f(h) = Σ_ij h[:, :, i::kh, j::kw] ⊙ M_ij: ``(B, C, H, W)`` → ``(B, C, H/kh, W/kw)``,
-    the adjoint of ``_PoolScatter``. Linear in h; backward = ``_PoolScatter``.
+    """f(h) = Σ_ij (sub-grid ij of h, zero-padded) ⊙ M_ij: ``(B, C, H, W)`` → the pooled
+    shape, the adjoint of ``_PoolScatter``. Linear in h; backward = ``_PoolScatter``.
     """
 
     @staticmethod
-    def forward(
-        ctx: Context, h: Tensor, mask: npt.NDArray[np.bool_], kernel: tuple[int, int]
-    ) -> Tensor:
-        ctx.save_for_backward(mask, kernel)
-        kh, kw = kernel
-        hv = _arr(h)
+    def forward(ctx: Context, h: Tensor, mask: npt.NDArray[np.bool_], spec: _PoolSpec) -> Tensor:
+        ctx.save_for_backward(mask, spec)
+        hv = _pad(_arr(h), spec[1], 0.0)
         out = np.zeros(mask.shape[1:], dtype=hv.dtype)
-        for (i, j), m in zip(_offsets(kernel), mask):
-            out += hv[:, :, i::kh, j::kw] * m
+        for (i, j), m in zip(_offsets(spec[0]), mask):
+            out += hv[_subgrid(spec, i, j)] * m
         return _wrap(h, out)
 
     @staticmethod
     def backward(ctx: Context, g: Tensor) -> tuple[Any, float, float]:
-        mask, kernel = ctx.saved_values
-        return _PoolScatter.apply(g, mask, kernel), 0.0, 0.0
+        mask, spec = ctx.saved_values
+        return _PoolScatter.apply(g, mask, spec), 0.0, 0.0
 
 
-def maxpool2d(input: Tensor, kernel: tuple[int, int]) -> Tensor:
-    """Max over each ``kh × kw`` tile: ``(B, C, H, W)`` → ``(B, C, H/kh, W/kw)``.
+Size2 = int | Sequence[int]
 
-    The gradient goes to every element equal to its tile's max (``argmax`` semantics).
-    Same tiles as ``tile`` (``H % kh == 0`` and ``W % kw == 0`` required).
+
+def _pool_spec(
+    name: str,
+    input: Tensor,
+    kernel: Size2,
+    stride: Size2 | None,
+    padding: Size2,
+    dilation: Size2,
+    course: bool,
+) -> _PoolSpec:
+    """Check a 2-D pooling's arguments (PyTorch's rules) and return its spec.
+
+    ``course``: the contract's form (no stride, no padding), where the kernel must divide
+    the height and width; otherwise windows that do not fit are dropped (PyTorch's floor).
     """
     if input.dims != 4:
-        raise ValueError(f"maxpool2d: input must have shape (B, C, H, W), got {input.shape}.")
-    kh, kw = (int(k) for k in kernel)
-    if kh <= 0 or kw <= 0 or input.shape[2] % kh or input.shape[3] % kw:
+        raise ValueError(f"{name}: input must have shape (B, C, H, W), got shape {input.shape}.")
+    k = _ints(name, "kernel_size", kernel, 2, 1)
+    hw = (input.shape[2], input.shape[3])
+    if course and stride is None and padding == 0 and (hw[0] % k[0] or hw[1] % k[1]):
         raise ValueError(
-            f"maxpool2d: kernel {(kh, kw)} must divide the height and width of input shape "
-            f"{input.shape} (H % kh == 0 and W % kw == 0)."
+            f"{name}: kernel {k} must divide the height and width of input shape "
+            f"{input.shape} (H % kh == 0 and W % kw == 0); pass stride={k} to drop the "
+            "windows that do not fit, as PyTorch does."
         )
-    return _MaxPool2d.apply(input, (kh, kw))
+    s = k if stride is None else _ints(name, "stride", stride, 2, 1)
+    p = _ints(name, "padding", padding, 2, 0)
+    d = _ints(name, "dilation", dilation, 2, 1)
+    if any(2 * pi > di * (ki - 1) + 1 for pi, di, ki in zip(p, d, k)):
+        raise ValueError(
+            f"{name}: padding {p} must be at most half of the kernel {k} (as in PyTorch)."
+        )
+    geom = geometry(name, hw, k, s, p, d)
+    return (k[0], k[1]), geom, hw
+
+
+def _maxpool(input: Tensor, spec: _PoolSpec) -> Tensor:
+    return _MaxPool2d.apply(input, spec)
+
+
+def _avgpool(
+    input: Tensor, spec: _PoolSpec, count_include_pad: bool, divisor_override: int | None
+) -> Tensor:
+    """Window sums as a convolution of every channel with a ones kernel, divided by the
+    window size (or the count of real elements, or ``divisor_override``)."""
+    kernel, geom, (H, W) = spec
+    B, C = input.shape[:2]
+    ones = input._new(TensorData._from_array(np.ones((1, 1, *kernel), dtype=input.dtype)))
+    flat = input.contiguous().view(B * C, 1, H, W)
+    sums = _conv(flat, ones, geom)
+    oh, ow = geom.out_size((H, W), kernel)
+    sums = sums.view(B, C, oh, ow)
+    if divisor_override is not None:
+        return sums * (1.0 / divisor_override)
+    if count_include_pad or not any(geom.pad_lo):
+        return sums * (1.0 / (kernel[0] * kernel[1]))
+    counts = [
+        np.array(
+            [sum(0 <= o * s + i - lo < n for i in range(k)) for o in range(m)], dtype=np.float64
+        )
+        for n, k, s, lo, m in zip((H, W), kernel, geom.stride, geom.pad_lo, (oh, ow))
+    ]
+    inv = (1.0 / np.outer(*counts)).astype(input.dtype)
+    return sums * input._new(TensorData._from_array(inv))
+
+
+def maxpool2d(
+    input: Tensor,
+    kernel: Size2,
+    stride: Size2 | None = None,
+    padding: Size2 = 0,
+    dilation: Size2 = 1,
+) -> Tensor:
+    """Max over each window: ``(B, C, H, W)`` → ``(B, C, H_out, W_out)``.
+
+    The contract's form ``maxpool2d(t, (kh, kw))`` pools non-overlapping tiles and needs
+    ``H % kh == 0`` and ``W % kw == 0`` (H_out = H/kh). With ``stride`` (default: the
+    kernel) or ``padding`` (−inf, at most half the kernel) given it is PyTorch's
+    ``max_pool2d``: H_out = ⌊(H + 2p − d(kh − 1) − 1)/s⌋ + 1. The gradient goes to every
+    element equal to its window's max (``argmax`` semantics; PyTorch picks one of ties).
+    """
+    return _maxpool(input, _pool_spec("maxpool2d", input, kernel, stride, padding, dilation, True))
+
+
+def avgpool2d(
+    input: Tensor,
+    kernel: Size2,
+    stride: Size2 | None = None,
+    padding: Size2 = 0,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """Mean over each window: ``(B, C, H, W)`` → ``(B, C, H_out, W_out)``.
+
+    The contract's form ``avgpool2d(t, (kh, kw))`` needs ``H % kh == 0`` and
+    ``W % kw == 0``; with ``stride``/``padding`` it is PyTorch's ``avg_pool2d`` (sizes as
+    in ``maxpool2d``; padded zeros count in the mean unless ``count_include_pad=False``).
+    ∂out/∂in = 1/divisor for every element of each window holding it.
+    """
+    spec = _pool_spec("avgpool2d", input, kernel, stride, padding, 1, True)
+    return _avgpool(input, spec, count_include_pad, divisor_override)
+
+
+def _unsupported(name: str, **flags: Any) -> None:
+    for flag, value in flags.items():
+        if value:
+            raise NotImplementedError(
+                f"{name}: {flag}={value!r} is not supported by minitorch (PyTorch's default "
+                "works); see docs/pytorch.md."
+            )
+
+
+def _unbatched(name: str, input: Tensor, dims: int) -> tuple[Tensor, bool]:
+    """``input`` with a batch dim of 1 added when it has ``dims − 1`` dims (unbatched)."""
+    if input.dims == dims - 1:
+        return input.contiguous().view(1, *input.shape), True
+    return input, False
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Size2,
+    stride: Size2 | None = None,
+    padding: Size2 = 0,
+    dilation: Size2 = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor:
+    """PyTorch's ``max_pool2d``: ``(B, C, H, W)`` or ``(C, H, W)``; stride defaults to the
+    kernel, windows that do not fit are dropped (see ``maxpool2d``)."""
+    _unsupported("max_pool2d", ceil_mode=ceil_mode, return_indices=return_indices)
+    x, added = _unbatched("max_pool2d", input, 4)
+    s = kernel_size if stride is None else stride
+    out = _maxpool(x, _pool_spec("max_pool2d", x, kernel_size, s, padding, dilation, False))
+    return out.view(*out.shape[1:]) if added else out
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Size2,
+    stride: Size2 | None = None,
+    padding: Size2 = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """PyTorch's ``avg_pool2d``: ``(B, C, H, W)`` or ``(C, H, W)`` (see ``avgpool2d``)."""
+    _unsupported("avg_pool2d", ceil_mode=ceil_mode)
+    x, added = _unbatched("avg_pool2d", input, 4)
+    s = kernel_size if stride is None else stride
+    spec = _pool_spec("avg_pool2d", x, kernel_size, s, padding, 1, False)
+    out = _avgpool(x, spec, count_include_pad, divisor_override)
+    return out.view(*out.shape[1:]) if added else out
+
+
+def _as_2d(name: str, input: Tensor) -> tuple[Tensor, bool]:
+    """``(B, C, W)`` or ``(C, W)`` as ``(B, C, 1, W)``, and whether a batch dim was added."""
+    x, added = _unbatched(name, input, 3)
+    if x.dims != 3:
+        raise ValueError(f"{name}: input must have shape (B, C, W) or (C, W), got {input.shape}.")
+    return x.contiguous().view(x.shape[0], x.shape[1], 1, x.shape[2]), added
+
+
+def _from_2d(out: Tensor, added: bool) -> Tensor:
+    shape = (out.shape[1], out.shape[3]) if added else (out.shape[0], out.shape[1], out.shape[3])
+    return out.view(*shape)
+
+
+def _one(name: str, what: str, v: Any) -> int:
+    return _ints(name, what, v, 1, 0)[0]
+
+
+def max_pool1d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor:
+    """PyTorch's ``max_pool1d``: ``(B, C, W)`` or ``(C, W)`` → W_out as in ``max_pool2d``."""
+    _unsupported("max_pool1d", ceil_mode=ceil_mode, return_indices=return_indices)
+    x, added = _as_2d("max_pool1d", input)
+    k = _one("max_pool1d", "kernel_size", kernel_size)
+    s = k if stride is None else _one("max_pool1d", "stride", stride)
+    p, d = _one("max_pool1d", "padding", padding), _one("max_pool1d", "dilation", dilation)
+    spec = _pool_spec("max_pool1d", x, (1, k), (1, s), (0, p), (1, d), False)
+    return _from_2d(_maxpool(x, spec), added)
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """PyTorch's ``avg_pool1d``: ``(B, C, W)`` or ``(C, W)`` → W_out as in ``avg_pool2d``."""
+    _unsupported("avg_pool1d", ceil_mode=ceil_mode)
+    x, added = _as_2d("avg_pool1d", input)
+    k = _one("avg_pool1d", "kernel_size", kernel_size)
+    s = k if stride is None else _one("avg_pool1d", "stride", stride)
+    p = _one("avg_pool1d", "padding", padding)
+    spec = _pool_spec("avg_pool1d", x, (1, k), (1, s), (0, p), 1, False)
+    return _from_2d(_avgpool(x, spec, count_include_pad, None), added)
 
 
 # ---------------------------------------------------------------------------
@@ -281,13 +545,45 @@ def softmax(input: Tensor, dim: int) -> Tensor:
     return logsoftmax(input, dim).exp()
 
 
+def log_softmax(input: Tensor, dim: int) -> Tensor:
+    """PyTorch's name for ``logsoftmax``: x − log Σ_dim e^x (input's shape)."""
+    return logsoftmax(input, dim)
+
+
+def relu(input: Tensor) -> Tensor:
+    """max(x, 0) elementwise (``input.relu()``); derivative [x > 0]."""
+    return input.relu()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """σ(x) = 1/(1 + e^−x) elementwise (``input.sigmoid()``); derivative σ(1 − σ)."""
+    return input.sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:
+    """tanh(x) elementwise (``input.tanh()``); derivative 1 − tanh²."""
+    return input.tanh()
+
+
 # ---------------------------------------------------------------------------
 # dropout
 # ---------------------------------------------------------------------------
 
 
+def _dropout(input: Tensor, rate: float, scale: float) -> Tensor:
+    """``input`` times ``scale`` where a draw with probability 1 − ``rate`` keeps it, else 0
+    (``rate`` in (0, 1); the mask from Python's ``random``, so reproducible). ∂out/∂in = the
+    scaled mask."""
+    rng = np.random.default_rng(random.getrandbits(64))
+    keep = (rng.random(input.shape) >= rate).astype(input.dtype)
+    if scale != 1.0:
+        keep *= scale
+    return input * input._new(TensorData._from_array(keep))
+
+
 def dropout(input: Tensor, rate: float, ignore: bool = False) -> Tensor:
-    """Zero each element with probability ``rate``; kept values are unchanged (no rescaling).
+    """Zero each element with probability ``rate``; kept values are unchanged (no rescaling,
+    the course's contract; ``layers.Dropout`` rescales as PyTorch does).
 
     ``rate <= 0`` or ``ignore=True`` return ``input`` itself; ``rate >= 1`` gives exact
     zeros. The mask comes from a NumPy generator seeded by Python's ``random``, so results
@@ -296,11 +592,21 @@ def dropout(input: Tensor, rate: float, ignore: bool = False) -> Tensor:
     if ignore or rate <= 0.0:
         return input
     if rate >= 1.0:
-        keep = np.zeros(input.shape, dtype=input.dtype)
-    else:
-        rng = np.random.default_rng(random.getrandbits(64))
-        keep = (rng.random(input.shape) >= rate).astype(input.dtype)
-    return input * input._new(TensorData._from_array(keep))
+        return input * input._new(TensorData._from_array(np.zeros(input.shape, input.dtype)))
+    return _dropout(input, rate, 1.0)
+
+
+def inverted_dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """PyTorch's ``F.dropout``: zero each element with probability ``p`` and scale the kept
+    ones by 1/(1 − p), so the expected value is unchanged; the identity when not
+    ``training`` or p = 0, exact zeros when p = 1. ∂out/∂in = mask/(1 − p)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}.")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return dropout(input, 1.0)
+    return _dropout(input, p, 1.0 / (1.0 - p))
 
 
 # ---------------------------------------------------------------------------
@@ -320,64 +626,190 @@ def _reduce(loss: Tensor, reduction: str, name: str) -> Tensor:
     raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
 
 
-def _class_indices(target: Any, n: int, classes: int, name: str) -> npt.NDArray[np.intp]:
-    """Targets (a Tensor, array or list of N class indices) as ints in [0, classes)."""
-    raw = np.asarray(_arr(target) if isinstance(target, Tensor) else target)
-    if raw.size != n or raw.ndim > 2 or (raw.ndim == 2 and raw.shape[1] != 1):
-        raise ValueError(
-            f"{name}: target must hold one class index per row, shape ({n},); got shape "
-            f"{raw.shape}."
+def _class_weight(name: str, weight: Any, classes: int, dtype: Any) -> npt.NDArray[Any]:
+    """The per-class weights (a constant array of shape (C,)); ones when ``weight`` is None."""
+    if weight is None:
+        return np.ones(classes, dtype=dtype)
+    if isinstance(weight, str):
+        raise TypeError(
+            f"{name}: the third argument is the class weight, got {weight!r}; pass "
+            f"reduction={weight!r} by keyword."
         )
-    flat = raw.reshape(-1)
-    idx = flat.astype(np.intp)
-    if not np.array_equal(idx, flat):
-        raise ValueError(f"{name}: target must hold integer class indices, got {flat[:5]}...")
-    bad = np.flatnonzero((idx < 0) | (idx >= classes))
-    if bad.size:
-        i = int(bad[0])
+    if isinstance(weight, Tensor):
+        if weight.requires_grad():
+            raise ValueError(
+                f"{name}: weight is used as a constant (no gradient flows to it, as in "
+                "PyTorch); pass weight.detach()."
+            )
+        weight = _arr(weight)
+    w = np.asarray(weight, dtype=dtype)
+    if w.shape != (classes,):
+        raise ValueError(
+            f"{name}: weight must hold one number per class, shape ({classes},); got shape "
+            f"{w.shape}."
+        )
+    return w
+
+
+def _where(pos: tuple[int, ...]) -> str:
+    return str(pos[0]) if len(pos) == 1 else str(pos)
+
+
+def _class_indices(
+    name: str, raw: npt.NDArray[Any], shape: tuple[int, ...], classes: int, ignore_index: int
+) -> npt.NDArray[np.intp]:
+    """Class-index targets of ``shape`` as ints in [0, classes) (or ``ignore_index``)."""
+    idx = raw.astype(np.intp)
+    if not np.array_equal(idx, raw):
+        bad = np.argwhere(idx != raw)[0]
+        raise ValueError(
+            f"{name}: target must hold integer class indices, got {raw[tuple(bad)]} at "
+            f"position {_where(tuple(int(b) for b in bad))}."
+        )
+    idx = idx.reshape(shape)
+    out = (idx != ignore_index) & ((idx < 0) | (idx >= classes))
+    if out.any():
+        pos = tuple(int(i) for i in np.argwhere(out)[0])
         raise IndexError(
-            f"{name}: target class {int(idx[i])} at position {i} is out of range for "
-            f"{classes} classes (valid: 0..{classes - 1})."
+            f"{name}: target class {int(idx[pos])} at position {_where(pos)} is out of range "
+            f"for {classes} classes (valid: 0..{classes - 1}, or ignore_index={ignore_index})."
         )
     return idx
 
 
-def _nll(logp: Tensor, target: Any, reduction: str, name: str, smoothing: float = 0.0) -> Tensor:
-    """−Σ_c q[n, c]·logp[n, c] per row, reduced, with q = (1 − ε)·onehot(target) + ε/C
-    (ε = ``smoothing``; ε = 0: −logp[n, target_n]); checks shapes and targets under ``name``."""
-    if logp.dims != 2:
-        raise ValueError(f"{name}: input must have shape (N, C), got shape {logp.shape}.")
+def _loss_from_logp(
+    name: str,
+    logp: Tensor,
+    target: Any,
+    weight: Any,
+    ignore_index: int,
+    reduction: str,
+    smoothing: float,
+    probabilities: bool,
+) -> Tensor:
+    """−Σ_c q[n, c, …]·logp[n, c, …] per element, reduced, where q is built from the target.
+
+    Class indices y (ε = ``smoothing``, w the class weights, 0 where y = ignore_index):
+    q[c] = (1 − ε)·w_y·[c = y] + ε·w_c/C, and "mean" divides by Σ w_y over the kept
+    targets (PyTorch's weighted mean). Class probabilities p (``probabilities``):
+    q[c] = w_c·((1 − ε)·p_c + ε/C), and "mean" divides by the number of elements.
+    """
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
     if not 0.0 <= smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {smoothing}.")
-    n, c = logp.shape
-    idx = _class_indices(target, n, c, name)
-    onehot = np.full((n, c), smoothing / c if c else 0.0, dtype=logp.dtype)
-    onehot[np.arange(n), idx] += 1.0 - smoothing
-    picked = (logp * logp._new(TensorData._from_array(onehot))).sum(1)
-    return _reduce(-picked.view(n), reduction, name)
+    if logp.dims == 0:
+        raise ValueError(f"{name}: input must have shape (N, C, ...) or (C,), got {logp.shape}.")
+    unbatched = logp.dims == 1
+    if unbatched:
+        logp = logp.contiguous().view(1, logp.shape[0])
+    n, c, *rest = logp.shape
+    w = _class_weight(name, weight, c, logp.dtype)
+    wshape = (1, c, *(1,) * len(rest))
+    raw = None if isinstance(target, Tensor) else np.asarray(target)
+    tshape = target.shape if isinstance(target, Tensor) else raw.shape  # type: ignore[union-attr]
+    in_shape = (c,) if unbatched else logp.shape
+    soft = (
+        probabilities
+        and tuple(tshape) == tuple(in_shape)
+        and (raw is None or not np.issubdtype(raw.dtype, np.integer))
+    )
+    out_shape = (n, *rest)
+    if soft:
+        q = (
+            target
+            if isinstance(target, Tensor)
+            else logp._new(TensorData._from_array(np.ascontiguousarray(raw, dtype=logp.dtype)))
+        )
+        q = q.contiguous().view(*logp.shape)
+        if smoothing:
+            q = q * (1.0 - smoothing) + smoothing / c
+        if weight is not None:
+            q = q * logp._new(TensorData._from_array(w.reshape(wshape)))
+        loss = -(logp * q).sum(1).contiguous().view(*out_shape)
+        count = float(math.prod(out_shape))
+    else:
+        values = _arr(target) if isinstance(target, Tensor) else raw
+        assert values is not None
+        expected = () if unbatched else out_shape
+        if tuple(values.shape) != expected and not (unbatched and values.size == 1):
+            probs = " or the input's shape for class probabilities" if probabilities else ""
+            raise ValueError(
+                f"{name}: target must hold class indices of shape {expected}{probs} for input "
+                f"of shape {in_shape}; got shape {tuple(values.shape)}."
+            )
+        idx = _class_indices(name, values, out_shape, c, ignore_index)
+        keep = idx != ignore_index
+        safe = np.where(keep, idx, 0)
+        w_y = np.where(keep, w[safe], 0.0).astype(logp.dtype)
+        q_arr = np.zeros(logp.shape, dtype=logp.dtype)
+        np.put_along_axis(q_arr, safe[:, None], ((1.0 - smoothing) * w_y)[:, None], axis=1)
+        if smoothing:
+            q_arr += (smoothing / c) * w.reshape(wshape) * keep[:, None]
+        q = logp._new(TensorData._from_array(q_arr))
+        loss = -(logp * q).sum(1).contiguous().view(*out_shape)
+        count = float(w_y.sum())
+    if reduction == "none":
+        return loss.view(1) if unbatched else loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    if not count:  # every target ignored: NaN, as in PyTorch, with zero gradients
+        return total * 0.0 + math.nan
+    return total * (1.0 / count)
 
 
-def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood: loss_n = −input[n, target_n] for log-probabilities ``(N, C)``.
+def nll_loss(
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of log-probabilities ``(N, C, d1, …)`` (or ``(C,)``) and class
+    indices ``(N, d1, …)``: loss = −w_y·input[n, y, …], 0 where y = ``ignore_index``.
 
-    ``target``: N class indices (Tensor, array or list). ∂loss_n/∂input[n, c] = −[c = t_n].
+    ``target``: a Tensor (integral floats), list or NumPy int array; ``weight``: C class
+    weights (a constant). "mean" divides by Σ w_y over the kept targets (PyTorch's).
+    ∂loss/∂input[n, c, …] = −w_y·[c = y].
     """
-    return _nll(input, target, reduction, "nll_loss")
+    return _loss_from_logp(
+        "nll_loss", input, target, weight, ignore_index, reduction, 0.0, probabilities=False
+    )
 
 
 def cross_entropy(
-    input: Tensor, target: Any, reduction: str = "mean", label_smoothing: float = 0.0
+    input: Tensor,
+    target: Any,
+    weight: Any = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Softmax cross-entropy from logits ``(N, C)`` and N class indices.
+    """Softmax cross-entropy from logits ``(N, C, d1, …)`` (or ``(C,)``), over dim 1.
 
-    loss_n = −logsoftmax(x)[n, t_n] = log Σ_c e^x[n, c] − x[n, t_n];
-    ∂loss_n/∂x[n, c] = softmax(x)[n, c] − [c = t_n].
-    ``label_smoothing`` ε (PyTorch's): the target becomes (1 − ε)·onehot + ε/C, so
-    loss_n = −Σ_c q[n, c]·logsoftmax(x)[n, c] and ∂loss_n/∂x = softmax(x) − q.
+    ``target``: class indices ``(N, d1, …)`` (Tensor of integral floats, list or NumPy
+    ints), or class probabilities of the input's shape (a float Tensor or array).
+    With indices: loss = −w_y·logsoftmax(x)[n, y, …] = w_y·(log Σ_c e^x[n, c] − x[n, y]),
+    0 where y = ``ignore_index``; "mean" divides by Σ w_y over the kept targets.
+    With probabilities p: loss = −Σ_c w_c·p_c·logsoftmax(x)_c; "mean" divides by the
+    number of elements. ``label_smoothing`` ε mixes the target with the uniform ε/C.
+    ∂loss/∂x = Σ_c q_c·softmax(x) − q with q the (weighted, smoothed) target.
     """
-    if input.dims != 2:
-        raise ValueError(f"cross_entropy: input must have shape (N, C), got shape {input.shape}.")
-    return _nll(logsoftmax(input, 1), target, reduction, "cross_entropy", label_smoothing)
+    if input.dims == 0:
+        raise ValueError(f"cross_entropy: input must have shape (N, C, ...), got {input.shape}.")
+    return _loss_from_logp(
+        "cross_entropy",
+        logsoftmax(input, 0 if input.dims == 1 else 1),
+        target,
+        weight,
+        ignore_index,
+        reduction,
+        label_smoothing,
+        probabilities=True,
+    )
 
 
 def _same_shape(name: str, input: Tensor, target: Tensor) -> None:

@@ -35,7 +35,10 @@ from minitorch.tensor import Tensor
 def _model(seed: int = 0) -> layers.Sequential:
     random.seed(seed)
     return layers.Sequential(
-        layers.Conv2d(1, 2, 3), layers.ReLU(), layers.Flatten(), layers.Linear(2 * 4 * 4, 3)
+        layers.Conv2d(1, 2, 3, padding=1),
+        layers.ReLU(),
+        layers.Flatten(),
+        layers.Linear(2 * 4 * 4, 3),
     )
 
 

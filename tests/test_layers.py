@@ -64,9 +64,11 @@ def test_linear_gradients() -> None:
 def test_second_derivatives_through_layers() -> None:
     """A gradient penalty needs ∂²: input gradients of a small CNN are differentiable."""
     random.seed(1)
-    cnn = Sequential(Conv2d(1, 2, 2), Tanh(), MaxPool2d(2), Flatten(), Linear(8, 3), Sigmoid())
+    cnn = Sequential(
+        Conv2d(1, 2, 3, padding=1), Tanh(), MaxPool2d(2), Flatten(), Linear(8, 3), Sigmoid()
+    )
     assert gradgradcheck(cnn, _t(2, 1, 4, 4))
-    seq = Sequential(Conv1d(2, 3, 2), Tanh(), Flatten(), Linear(12, 2))
+    seq = Sequential(Conv1d(2, 3, 2), Tanh(), Flatten(), Linear(9, 2))
     assert gradgradcheck(lambda x: nn.cross_entropy(seq(x), [1, 0]), _t(2, 2, 4))
 
 
@@ -127,19 +129,82 @@ def test_conv_layers_add_bias_per_channel_and_match_torch() -> None:
     conv1, conv2 = Conv1d(2, 3, 4), Conv2d(2, 3, (2, 3))
     x1, x2 = _t(2, 2, 7), _t(2, 2, 5, 6)
     out1, out2 = conv1(x1), conv2(x2)
-    assert out1.shape == (2, 3, 7) and out2.shape == (2, 3, 5, 6)
+    # padding=0 is PyTorch's valid convolution: the output shrinks by K − 1.
+    assert out1.shape == (2, 3, 4) and out2.shape == (2, 3, 4, 4)
     bias = conv2.bias.value.to_numpy().reshape(1, 3, 1, 1)
-    np.testing.assert_allclose(
-        out2.to_numpy(), nn.conv2d(x2, conv2.weight.value).to_numpy() + bias, atol=1e-12
-    )
+    valid = nn.conv2d(x2, conv2.weight.value, padding=0).to_numpy()
+    np.testing.assert_allclose(out2.to_numpy(), valid + bias, atol=1e-12)
+    assert Conv2d(2, 3, 3, padding=1)(x2).shape == (2, 3, 5, 6)
+    assert Conv2d(2, 3, 3, padding="same")(x2).shape == (2, 3, 5, 6)
+    assert Conv1d(2, 3, 4, bias=False).bias is None
     torch = pytest.importorskip("torch")
-    F = torch.nn.functional
-    t1 = F.conv1d(
-        F.pad(torch.tensor(x1.to_numpy()), (0, 3)),
-        torch.tensor(conv1.weight.value.to_numpy()),
-        torch.tensor(conv1.bias.value.to_numpy()),
+    t1 = torch.nn.Conv1d(2, 3, 4).double()
+    with torch.no_grad():
+        t1.weight.copy_(torch.tensor(conv1.weight.value.to_numpy()))
+        t1.bias.copy_(torch.tensor(conv1.bias.value.to_numpy()))
+    np.testing.assert_allclose(
+        out1.to_numpy(), t1(torch.tensor(x1.to_numpy())).detach().numpy(), atol=1e-12
     )
-    np.testing.assert_allclose(out1.to_numpy(), t1.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"stride": 2},
+        {"padding": 1},
+        {"padding": (2, 0), "stride": (1, 2)},
+        {"padding": "same", "dilation": 2},
+        {"padding": "valid"},
+        {"dilation": (2, 1), "padding": 1, "stride": 3},
+        {"groups": 2, "padding": 1},
+        {"groups": 4, "bias": False},
+    ],
+)
+def test_conv2d_layer_matches_torch_layer(kwargs: dict[str, object]) -> None:
+    """Same weights, same options: values and all three gradients equal torch.nn.Conv2d's."""
+    torch = pytest.importorskip("torch")
+    ours = Conv2d(4, 8, 3, **kwargs)  # type: ignore[arg-type]
+    theirs = torch.nn.Conv2d(4, 8, 3, **kwargs).double()
+    assert repr(ours) == repr(theirs)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(ours.weight.value.to_numpy()))
+        if ours.bias is not None:
+            theirs.bias.copy_(torch.tensor(ours.bias.value.to_numpy()))
+    xa = RNG.normal(size=(2, 4, 7, 8))
+    x, tx = Tensor(xa, requires_grad=True), torch.tensor(xa, requires_grad=True)
+    out, tout = ours(x), theirs(tx)
+    np.testing.assert_allclose(out.to_numpy(), tout.detach().numpy(), atol=1e-12)
+    g = RNG.normal(size=out.shape)
+    out.backward(Tensor(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(x.grad.to_numpy(), tx.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        ours.weight.value.grad.to_numpy(), theirs.weight.grad.numpy(), atol=1e-12
+    )
+    if ours.bias is not None:
+        np.testing.assert_allclose(
+            ours.bias.value.grad.to_numpy(), theirs.bias.grad.numpy(), atol=1e-12
+        )
+    # Unbatched (C, H, W) input, as in PyTorch.
+    np.testing.assert_allclose(
+        ours(Tensor(xa[0])).to_numpy(), theirs(torch.tensor(xa[0])).detach().numpy(), atol=1e-12
+    )
+
+
+def test_conv_layer_option_errors() -> None:
+    with pytest.raises(ValueError, match="divisible by groups=2"):
+        Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(NotImplementedError, match="padding_mode='reflect'"):
+        Conv2d(3, 4, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match=r"too small for kernel \(3, 3\)"):
+        Conv2d(1, 1, 3)(_t(1, 1, 2, 5))
+    with pytest.raises(ValueError, match="padding='same' needs stride 1"):
+        Conv2d(1, 1, 3, stride=2, padding="same")(_t(1, 1, 5, 5))
+    with pytest.raises(ValueError, match="stride must be >= 1"):
+        Conv1d(1, 1, 3, stride=0)(_t(1, 1, 5))
+    with pytest.raises(ValueError, match="kernel_size must be an int or a tuple of 2"):
+        Conv2d(1, 1, (3, 3, 3))
 
 
 def test_layers_name_themselves_and_the_shapes_in_errors() -> None:
@@ -147,8 +212,8 @@ def test_layers_name_themselves_and_the_shapes_in_errors() -> None:
         Linear(4, 3)(_t(2, 5))
     with pytest.raises(ValueError, match=r"Conv2d\(3, 4.*\(B, 3, H, W\).*\(2, 1, 8, 8\)"):
         Conv2d(3, 4, 3)(_t(2, 1, 8, 8))
-    with pytest.raises(ValueError, match=r"Conv2d.*\(B, 3, H, W\).*\(3, 8, 8\)"):
-        Conv2d(3, 4, 3)(_t(3, 8, 8))
+    with pytest.raises(ValueError, match=r"Conv2d.*\(B, 3, H, W\) or \(3, H, W\).*\(8, 8\)"):
+        Conv2d(3, 4, 3)(_t(8, 8))
     with pytest.raises(ValueError, match=r"Conv1d\(2, 4.*\(1, 3, 5\)"):
         Conv1d(2, 4, 3)(_t(1, 3, 5))
     with pytest.raises(ValueError, match=r"MaxPool2d.*\(4, 4\)"):
@@ -197,7 +262,7 @@ def test_dropout_respects_train_and_eval() -> None:
 
 
 def test_sequential_container() -> None:
-    model = Sequential(Conv2d(1, 4, 3), ReLU(), MaxPool2d(2), Flatten(), Linear(16, 10))
+    model = Sequential(Conv2d(1, 4, 3, padding=1), ReLU(), MaxPool2d(2), Flatten(), Linear(16, 10))
     assert len(model) == 5 and isinstance(model[4], Linear)
     assert [type(m).__name__ for m in model][:2] == ["Conv2d", "ReLU"]
     assert [n for n, _ in model.named_parameters()] == [
@@ -207,7 +272,19 @@ def test_sequential_container() -> None:
         "4.bias",
     ]
     assert model(_t(3, 1, 4, 4)).shape == (3, 10)
-    assert repr(model).startswith("Sequential(\n  (0): Conv2d(1, 4, kernel_size=(3, 3))")
+    assert repr(model).startswith(
+        "Sequential(\n  (0): Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))"
+    )
+    assert isinstance(model[-1], Linear) and isinstance(model[-5], Conv2d)
+    head = model[:3]
+    assert isinstance(head, Sequential) and len(head) == 3 and head[0] is model[0]
+    assert model[3:](_t(3, 4, 2, 2)).shape == (3, 10)
+    with pytest.raises(IndexError, match="index 5 is out of range for 5 layers"):
+        model[5]
+    grown = Sequential(Flatten()).append(Linear(4, 2))
+    assert len(grown) == 2 and [n for n, _ in grown.named_parameters()] == ["1.weight", "1.bias"]
+    with pytest.raises(TypeError, match="not a Module"):
+        grown.append("relu")  # type: ignore[arg-type]
 
 
 def test_embedding_layer() -> None:
@@ -222,7 +299,9 @@ def test_embedding_layer() -> None:
 def test_a_small_cnn_learns_a_toy_problem() -> None:
     """Bright top half vs bright bottom half: Conv2d + pool + Linear, trained with Adam."""
     random.seed(0)
-    model = Sequential(Conv2d(1, 2, 2), ReLU(), AvgPool2d(2), Flatten(), Linear(8, 2))
+    model = Sequential(
+        Conv2d(1, 2, 2, padding="same"), ReLU(), AvgPool2d(2), Flatten(), Linear(8, 2)
+    )
     opt = minitorch.optim.Adam(model.parameters(), lr=0.05)
     n = 32
     y = np.arange(n) % 2

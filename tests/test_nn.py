@@ -340,8 +340,8 @@ def test_dropout_gradient_is_the_mask() -> None:
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_cross_entropy_and_nll_match_pytorch(reduction: str) -> None:
     logits, target = _t(5, 4), [0, 3, 1, 1, 2]
-    assert gradcheck(lambda v: nn.cross_entropy(v, target, reduction), logits)
-    assert gradcheck(lambda v: nn.nll_loss(v, target, reduction), logits)
+    assert gradcheck(lambda v: nn.cross_entropy(v, target, reduction=reduction), logits)
+    assert gradcheck(lambda v: nn.nll_loss(v, target, reduction=reduction), logits)
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
     for ours, theirs in [(nn.cross_entropy, F.cross_entropy), (nn.nll_loss, F.nll_loss)]:
@@ -469,8 +469,36 @@ SECOND_ORDER: list[tuple[str, Any, list[tuple[int, ...]]]] = [
     ("logsoftmax_squared", lambda x: nn.logsoftmax(x, -1) ** 2, [(3, 4)]),
     ("dropout", _seeded_dropout, [(3, 4)]),
     ("cross_entropy", lambda x: nn.cross_entropy(x, TARGET), [(3, 4)]),
-    ("cross_entropy_smoothed", lambda x: nn.cross_entropy(x, TARGET, "sum", 0.1), [(3, 4)]),
-    ("nll_loss", lambda x: nn.nll_loss(x, TARGET, "none") ** 2, [(3, 4)]),
+    (
+        "cross_entropy_smoothed",
+        lambda x: nn.cross_entropy(x, TARGET, reduction="sum", label_smoothing=0.1),
+        [(3, 4)],
+    ),
+    (
+        "cross_entropy_weighted_ignored_spatial",
+        lambda x: nn.cross_entropy(
+            x, [[0, 3], [-100, 1]], [0.5, 1.0, 2.0, 1.5], label_smoothing=0.2
+        ),
+        [(2, 4, 2)],
+    ),
+    ("cross_entropy_probabilities", lambda x, p: nn.cross_entropy(x, p), [(3, 4), (3, 4)]),
+    ("nll_loss", lambda x: nn.nll_loss(x, TARGET, reduction="none") ** 2, [(3, 4)]),
+    (
+        "conv2d_stride_padding_dilation_bias",
+        lambda x, w, b: nn.conv2d(x, w, b, stride=2, padding=1, dilation=(1, 2)) ** 2,
+        [(1, 2, 5, 5), (2, 2, 2, 2), (2,)],
+    ),
+    (
+        "conv1d_groups",
+        lambda x, w: nn.conv1d(x, w, padding=1, groups=2) ** 2,
+        [(1, 4, 5), (2, 2, 3)],
+    ),
+    ("max_pool2d_overlapping", lambda x: nn.max_pool2d(x, 3, 2, 1) ** 2, [(1, 2, 5, 6)]),
+    (
+        "avg_pool2d_padded",
+        lambda x: nn.avg_pool2d(x, 3, 2, 1, count_include_pad=False) ** 2,
+        [(1, 1, 5, 4)],
+    ),
     ("mse_loss", nn.mse_loss, [(3, 4), (3, 4)]),
     ("bce_with_logits", nn.binary_cross_entropy_with_logits, [(3, 4), (3, 4)]),
     ("embedding", lambda w: nn.embedding([[0, 2], [2, 1]], w) ** 2, [(3, 2)]),

@@ -222,16 +222,17 @@ def mlp(in_features: int, hidden: int, depth: int, classes: int) -> Sequential:
 
 
 def cnn(input_shape: Sequence[int], width: int, classes: int) -> Sequential:
-    """Conv2d(C, w, 3) → ReLU → MaxPool2d(2) → Conv2d(w, 2w, 3) → ReLU → MaxPool2d(2)
-    → Flatten → Linear(2w·H/4·W/4, classes) for ``(C, H, W)`` images (H, W divisible by 4)."""
+    """Conv2d(C, w, 3, padding=1) → ReLU → MaxPool2d(2) → Conv2d(w, 2w, 3, padding=1) → ReLU
+    → MaxPool2d(2) → Flatten → Linear(2w·H/4·W/4, classes) for ``(C, H, W)`` images (H, W
+    divisible by 4). ``padding=1`` keeps each conv's output as large as its input."""
     if len(input_shape) != 3:
         raise ValueError(f"the cnn needs (C, H, W) images, got input shape {input_shape}.")
     c, h, w = input_shape
     return Sequential(
-        Conv2d(c, width, 3),
+        Conv2d(c, width, 3, padding=1),
         ReLU(),
         MaxPool2d(2),
-        Conv2d(width, 2 * width, 3),
+        Conv2d(width, 2 * width, 3, padding=1),
         ReLU(),
         MaxPool2d(2),
         Flatten(),
