@@ -23,6 +23,8 @@ Rows for names that are not on a branch yet fail (by design, not skipped): they 
 other branches of issue 10 merge. Size: ``len(CASES)`` rows × ``EXAMPLES`` examples for
 forward and gradients, ``len(SECOND)`` rows × ``SECOND_EXAMPLES`` for second derivatives,
 plus the API tests at the bottom; ``pytest --hypothesis-show-statistics`` prints the counts.
+At the time of writing: 126 rows × 12 = 1512 examples, 16 × 6 = 96 second-derivative
+examples, and 68 fixed API cases (creation, conversions, in-place, hooks, optimisers, I/O).
 """
 
 from __future__ import annotations
@@ -1220,7 +1222,7 @@ def test_creation_matches_pytorch(name: str) -> None:
     if isinstance(t, torch.Tensor):
         assert isinstance(o, Tensor), f"{name}: got {type(o).__name__}"
         assert o.dtype == np.float64, f"{name}: the default dtype is float64 (contract §5)"
-        _compare(name, o.to_numpy(), t.double(), 1e-12, 1e-12, "float64")
+        _compare(name, o, t.double(), 1e-12, 1e-12, "float64")
     else:
         assert o == (tuple(t) if isinstance(t, torch.Size) else t)
 
