@@ -282,6 +282,8 @@ class Parameter:
     def _prepare(self) -> None:
         x = self.value
         if hasattr(x, "requires_grad_"):
+            if getattr(x, "grad_fn", None) is not None:
+                x.requires_grad_(False)  # an optimiser's new value: made a leaf on purpose
             x.requires_grad_(True)
             if self.name is not None:
                 x.name = self.name

@@ -928,6 +928,18 @@ class Tensor:
         """``self = tanh(self)`` in place."""
         return self._unary_("tanh_", Tensor.tanh)
 
+    def abs_(self) -> Tensor:
+        """``self = |self|`` in place."""
+        return self._unary_("abs_", Tensor.abs)
+
+    def sqrt_(self) -> Tensor:
+        """``self = √self`` in place."""
+        return self._unary_("sqrt_", Tensor.sqrt)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        """``self = clamp(self, min, max)`` in place."""
+        return self._unary_("clamp_", lambda t: t.clamp(min, max))
+
     def _set_(self, op: str, key: Any, value: Any) -> Tensor:
         """``self[key] = value`` (``key`` a NumPy key, ``value`` a number or Tensor)."""
         v = value if isinstance(value, Tensor) else self._ensure_tensor(value)
@@ -978,7 +990,7 @@ class Tensor:
     def __itruediv__(self, other: Any) -> Tensor:
         return self.div_(other)
 
-    def __imatmul__(self, other: Any) -> Tensor:  # type: ignore[misc]
+    def __imatmul__(self, other: Any) -> Tensor:
         return inplace.write(
             self,
             "@=",
@@ -1537,6 +1549,6 @@ def _drop_leading_ones(shape: tuple[int, ...], ndim: int) -> tuple[int, ...]:
 
 
 # Circular by design: the Functions need Tensor, Tensor's operators need the Functions.
-from . import shape_functions as sf  # noqa: E402
 from . import inplace  # noqa: E402
+from . import shape_functions as sf  # noqa: E402
 from . import tensor_functions as tf  # noqa: E402

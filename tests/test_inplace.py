@@ -470,3 +470,13 @@ def test_rebased_graphs_are_freed_by_reference_counting() -> None:
         assert uid not in _versions.RETAINS
     finally:
         gc.enable()
+
+
+def test_abs_sqrt_clamp_in_place_match_their_out_of_place_ops() -> None:
+    t = minitorch.tensor([-1.0, 4.0, 9.0])
+    assert t.abs_().sqrt_().clamp_(max=2.5).tolist() == [1.0, 2.0, 2.5]
+    x = minitorch.tensor([-1.0, 4.0, 9.0], requires_grad=True)
+    y = x * 1.0
+    y.clamp_(0.0, 5.0)
+    y.sum().backward()
+    assert x.grad is not None and x.grad.tolist() == [0.0, 1.0, 0.0]
