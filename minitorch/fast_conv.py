@@ -662,7 +662,7 @@ def _convnd(
             f"{name}: bias must be a Tensor of shape ({weight.shape[0]},) (one per output "
             f"channel of weight {weight.shape}), got {got}."
         )
-    return out + bias.view(1, weight.shape[0], *(1,) * n)
+    return out + bias.contiguous().view(1, weight.shape[0], *(1,) * n)
 
 
 def conv1d(

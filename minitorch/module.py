@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from .scalar import Scalar
 from .tensor import Tensor
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter"]
+
+
+_M = TypeVar("_M", bound="Module")
 
 
 class Module:
@@ -118,15 +121,16 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     # -- modes -------------------------------------------------------------------
-    def train(self) -> None:
-        """Set ``training = True`` on this module and every descendant."""
+    def train(self: _M, mode: bool = True) -> _M:
+        """Set ``training = mode`` on this module and every descendant; returns the module
+        (PyTorch's chaining: ``model.train()``, ``model.eval()(x)``)."""
         for _, m in self.named_modules():
-            m.__dict__["training"] = True
+            m.__dict__["training"] = bool(mode)
+        return self
 
-    def eval(self) -> None:
-        """Set ``training = False`` on this module and every descendant."""
-        for _, m in self.named_modules():
-            m.__dict__["training"] = False
+    def eval(self: _M) -> _M:
+        """Set ``training = False`` on this module and every descendant; returns the module."""
+        return self.train(False)
 
     # -- gradients and state -----------------------------------------------------------
     def zero_grad(self) -> None:

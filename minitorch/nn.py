@@ -515,6 +515,9 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx: Context, a: Tensor, dim: int) -> Tensor:
         x = _arr(a)
+        if x.size == 0:  # an empty slice or batch: an empty result, as PyTorch
+            ctx.save_for_backward(dim)
+            return _wrap(a, x.copy())
         m = x.max(axis=dim, keepdims=True)
         m = np.where(np.isfinite(m), m, 0.0)
         s = x - m

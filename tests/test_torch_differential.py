@@ -411,7 +411,12 @@ def _th_index(a: Any, what: str, **p: Any) -> Any:
     if what == "ids":
         return a[_lt(p["ids"]).reshape(-1)]
     if what == "idx_tensor":
-        return a[_lt(p["ids"]).reshape(-1)]
+        ids = list(p["ids"])
+        if ids and len(ids) == a.shape[0] and set(ids) <= {0, 1}:
+            # minitorch's documented rule (docs/pytorch.md): a float index tensor of 0/1 values
+            # shaped like the indexed dims is a mask, so that t[t > 0] works
+            return a[torch.tensor(ids, dtype=torch.bool)]
+        return a[_lt(ids).reshape(-1)]
     if what == "mask":
         return a[torch.from_numpy(p["mask"])]
     if what == "step":
@@ -1312,9 +1317,19 @@ def test_inplace_on_a_saved_value_raises_at_backward() -> None:
     ty.add_(1.0)
     with pytest.raises(RuntimeError, match="inplace"):
         ty.sum().backward()
+    # minitorch keeps the old values when the write is recorded, so the gradient is right
+    # (a deliberate difference, docs/pytorch.md) ...
     x = minitorch.tensor([1.0, 2.0], requires_grad=True)
     y = x.exp()
     y.add_(1.0)
+    y.sum().backward()
+    assert x.grad is not None
+    np.testing.assert_allclose(x.grad.to_numpy(), np.exp([1.0, 2.0]))
+    # ... and raises, as PyTorch, when the saved output is overwritten unrecorded
+    x = minitorch.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    with minitorch.no_grad():
+        y.add_(1.0)
     with pytest.raises(RuntimeError, match=r"(?i)in-?place"):
         y.sum().backward()
 
