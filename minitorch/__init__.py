@@ -479,3 +479,8 @@ __all__ += [
     "max_pool2d",
 ]
 # --- end of the PyTorch nn block ----------------------------------------------------------
+# --- minitorch.compile (issue 11): trace a step once, replay it ---------------------------
+from .compile import Compiled, CompileError, compile  # noqa: E402
+
+__all__ += ["CompileError", "Compiled", "compile"]
+# --- end of the compile block ---------------------------------------------------------------

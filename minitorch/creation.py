@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import _trace
 from .tensor import Tensor, _dtype
 from .tensor_data import TensorData
 from .tensor_ops import TensorBackend
@@ -344,6 +345,7 @@ def numpy_generator() -> np.random.Generator:
     return np.random.default_rng(random.getrandbits(64))
 
 
+@_trace.live
 def rand(
     *args: Any,
     size: Any = None,
@@ -362,6 +364,7 @@ def rand(
     return _make(arr, o["backend"], o["requires_grad"], o["dtype"])
 
 
+@_trace.live
 def randn(
     *args: Any,
     size: Any = None,

@@ -57,6 +57,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from ._trace import check_read as _check_read
 from .autodiff import Context
 from .tensor import Tensor
 from .tensor_data import (
@@ -195,6 +196,7 @@ def tensor_conv2d(
 
 def _arr(t: Tensor) -> Array:
     """The NumPy view of a tensor's data (any layout; never written to)."""
+    _check_read(t, "reading a tensor's values into NumPy")
     return t._tensor._array
 
 

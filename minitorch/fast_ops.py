@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from . import operators
+from . import _trace, operators
 from .tensor_data import TensorData
 from .tensor_ops import (
     MapProto,
@@ -177,6 +177,17 @@ def _wrap(like: Tensor, r: Array) -> Tensor:
     return like._new(_from_c_array(_contiguous(r)))
 
 
+def _matmul(x: Array, y: Array) -> Array:
+    return _contiguous(np.matmul(x, y))
+
+
+def _reducer(reduce: Any, dim: int, start: float | None) -> Callable[[Array], Array]:
+    """The array kernel of one reduction along ``dim`` (what ``minitorch.compile`` replays)."""
+    if start is None:
+        return lambda x: _contiguous(reduce(x, dim, None, None, True))
+    return lambda x: _contiguous(reduce(x, dim, None, None, True, start))
+
+
 class FastOps(TensorOps):
     """NumPy kernels: ufuncs for maps and zips, ``ufunc.reduce``, BLAS ``matmul``."""
 
@@ -186,10 +197,17 @@ class FastOps(TensorOps):
         vec = _MAP_TABLE.get(fn) or _generic_map(fn)
         name = getattr(fn, "__name__", "fn")
 
+        def run(x: Array) -> Array:
+            return _contiguous(vec(x))
+
         def _map(a: Tensor, out: Tensor | None = None, /) -> Tensor:
-            r = vec(a._tensor._array)
+            x = a._tensor._array
+            r = vec(x)
             if out is None:
-                return a._new(_from_c_array(_contiguous(r)))  # _wrap, inlined
+                r = _contiguous(r)
+                if _trace.KERNELS is not None:
+                    _trace.KERNELS.append((run, (x,), r))
+                return a._new(_from_c_array(r))  # _wrap, inlined
             _check_map_out(name, a, out)
             np.copyto(out._tensor._array, r, casting="unsafe")
             return out
@@ -224,20 +242,24 @@ class FastOps(TensorOps):
 
             return _generic_zip_run
 
+        def run(x: Array, y: Array) -> Array:
+            if y.size == 1 and y.ndim == 1:  # y: a shape-(1,) constant such as `x * 2`
+                return _contiguous(vec(x, y[0]))  # NumPy scalar: no broadcasting cost
+            if x.size == 1 and x.ndim == 1:
+                return _contiguous(vec(x[0], y))
+            return _contiguous(vec(x, y))
+
         def _zip(a: Tensor, b: Tensor) -> Tensor:
-            ta = a._tensor
-            tb = b._tensor
+            x = a._tensor._array
+            y = b._tensor._array
             try:
-                if tb.size == 1 and tb.dims == 1:  # b: a shape-(1,) constant such as `x * 2`
-                    r = vec(ta._array, tb._array[0])  # NumPy scalar: no broadcasting cost
-                elif ta.size == 1 and ta.dims == 1:
-                    r = vec(ta._array[0], tb._array)
-                else:
-                    r = vec(ta._array, tb._array)
+                r = run(x, y)
             except ValueError:
                 _zip_shape(name, a, b)  # raises IndexingError naming both shapes
                 raise
-            return a._new(_from_c_array(_contiguous(r)))  # _wrap, inlined
+            if _trace.KERNELS is not None:
+                _trace.KERNELS.append((run, (x, y), r))
+            return a._new(_from_c_array(r))  # _wrap, inlined
 
         return _zip
 
@@ -264,22 +286,28 @@ class FastOps(TensorOps):
         if ufunc.identity == start:  # add from 0, mul from 1: no explicit start needed
 
             def _reduce(a: Tensor, dim: int) -> Tensor:
+                x = a._tensor._array
                 try:
-                    r = reduce(a._tensor._array, dim, None, None, True)
+                    r = _contiguous(reduce(x, dim, None, None, True))
                 except (ValueError, TypeError):
                     _check_dim(name, a, dim)
                     raise
-                return _wrap(a, r)
+                if _trace.KERNELS is not None:
+                    _trace.KERNELS.append((_reducer(reduce, dim, None), (x,), r))
+                return a._new(_from_c_array(r))
 
             return _reduce
 
         def _reduce_from(a: Tensor, dim: int) -> Tensor:
+            x = a._tensor._array
             try:
-                r = reduce(a._tensor._array, dim, None, None, True, start)
+                r = _contiguous(reduce(x, dim, None, None, True, start))
             except (ValueError, TypeError):
                 _check_dim(name, a, dim)
                 raise
-            return _wrap(a, r)
+            if _trace.KERNELS is not None:
+                _trace.KERNELS.append((_reducer(reduce, dim, start), (x,), r))
+            return a._new(_from_c_array(r))
 
         return _reduce_from
 
@@ -295,11 +323,13 @@ class FastOps(TensorOps):
         if x.ndim < 2 or y.ndim < 2:
             matmul_shape(a.shape, b.shape)
         try:
-            r = np.matmul(x, y)
+            r = _contiguous(np.matmul(x, y))
         except ValueError:
             matmul_shape(a.shape, b.shape)
             raise
-        return _wrap(a, r)
+        if _trace.KERNELS is not None:
+            _trace.KERNELS.append((_matmul, (x, y), r))
+        return a._new(_from_c_array(r))
 
 
 FastBackend = TensorBackend(FastOps)

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
+from . import _trace
 from .scalar import Scalar
 from .tensor import Tensor
 
@@ -292,6 +293,7 @@ class Parameter:
             if self.name is not None:
                 x.name = self.name
 
+    @_trace.live
     def update(self, x: Any) -> None:
         """Replace the value (the optimiser's step), with the same treatment as ``__init__``."""
         self.value = x

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import _trace
 from .autodiff import Context
 from .fast_conv import (
     Conv1dFun,
@@ -577,11 +578,18 @@ def _dropout(input: Tensor, rate: float, scale: float) -> Tensor:
     """``input`` times ``scale`` where a draw with probability 1 − ``rate`` keeps it, else 0
     (``rate`` in (0, 1); the mask from Python's ``random``, so reproducible). ∂out/∂in = the
     scaled mask."""
+    return input * _dropout_mask(input, rate, scale)
+
+
+@_trace.live
+def _dropout_mask(like: Tensor, rate: float, scale: float) -> Tensor:
+    """``scale`` where a uniform draw is >= ``rate``, else 0, in ``like``'s shape and dtype
+    (a fresh draw on each call, also on each replay of a compiled function)."""
     rng = np.random.default_rng(random.getrandbits(64))
-    keep = (rng.random(input.shape) >= rate).astype(input.dtype)
+    keep = (rng.random(like.shape) >= rate).astype(like.dtype)
     if scale != 1.0:
         keep *= scale
-    return input * input._new(TensorData._from_array(keep))
+    return like._new(TensorData._from_array(keep))
 
 
 def dropout(input: Tensor, rate: float, ignore: bool = False) -> Tensor:
@@ -732,34 +740,62 @@ def _loss_from_logp(
         loss = -(logp * q).sum(1).contiguous().view(*out_shape)
         count = float(math.prod(out_shape))
     else:
-        values = _arr(target) if isinstance(target, Tensor) else raw
-        assert values is not None
-        expected = () if unbatched else out_shape
-        if tuple(values.shape) != expected and not (unbatched and values.size == 1):
-            probs = " or the input's shape for class probabilities" if probabilities else ""
-            raise ValueError(
-                f"{name}: target must hold class indices of shape {expected}{probs} for input "
-                f"of shape {in_shape}; got shape {tuple(values.shape)}."
-            )
-        idx = _class_indices(name, values, out_shape, c, ignore_index)
-        keep = idx != ignore_index
-        safe = np.where(keep, idx, 0)
-        w_y = np.where(keep, w[safe], 0.0).astype(logp.dtype)
-        q_arr = np.zeros(logp.shape, dtype=logp.dtype)
-        np.put_along_axis(q_arr, safe[:, None], ((1.0 - smoothing) * w_y)[:, None], axis=1)
-        if smoothing:
-            q_arr += (smoothing / c) * w.reshape(wshape) * keep[:, None]
-        q = logp._new(TensorData._from_array(q_arr))
+        q, scale, shift = _class_targets(
+            name, target, logp, w, out_shape, unbatched, c, ignore_index, smoothing, probabilities
+        )
         loss = -(logp * q).sum(1).contiguous().view(*out_shape)
-        count = float(w_y.sum())
     if reduction == "none":
         return loss.view(1) if unbatched else loss
     total = loss.sum()
     if reduction == "sum":
         return total
-    if not count:  # every target ignored: NaN, as in PyTorch, with zero gradients
-        return total * 0.0 + math.nan
-    return total * (1.0 / count)
+    if soft:
+        return total * (1.0 / count)
+    # 1/Σw_y, or 0 then NaN when every target is ignored (PyTorch's NaN, zero gradients)
+    return total * scale + shift
+
+
+@_trace.live
+def _class_targets(
+    name: str,
+    target: Any,
+    logp: Tensor,
+    w: npt.NDArray[Any],
+    out_shape: tuple[int, ...],
+    unbatched: bool,
+    c: int,
+    ignore_index: int,
+    smoothing: float,
+    probabilities: bool,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """From class-index targets: q (the weights on log p, logp's shape) and the mean's
+    ``scale`` and ``shift`` (shape (1,)). Reads the targets' values, so under
+    ``minitorch.compile`` it is a live step (called again on each replay)."""
+    values = _arr(target) if isinstance(target, Tensor) else np.asarray(target)
+    expected = () if unbatched else out_shape
+    if tuple(values.shape) != expected and not (unbatched and values.size == 1):
+        probs = " or the input's shape for class probabilities" if probabilities else ""
+        raise ValueError(
+            f"{name}: target must hold class indices of shape {expected}{probs} for input "
+            f"of shape {(c,) if unbatched else logp.shape}; got shape {tuple(values.shape)}."
+        )
+    idx = _class_indices(name, values, out_shape, c, ignore_index)
+    keep = idx != ignore_index
+    safe = np.where(keep, idx, 0)
+    w_y = np.where(keep, w[safe], 0.0).astype(logp.dtype)
+    q_arr = np.zeros(logp.shape, dtype=logp.dtype)
+    np.put_along_axis(q_arr, safe[:, None], ((1.0 - smoothing) * w_y)[:, None], axis=1)
+    if smoothing:
+        wshape = (1, c, *(1,) * (logp.dims - 2))
+        q_arr += (smoothing / c) * w.reshape(wshape) * keep[:, None]
+    count = float(w_y.sum())
+    scale, shift = (1.0 / count, 0.0) if count else (0.0, math.nan)
+    dtype = logp.dtype
+    return (
+        logp._new(TensorData._from_array(q_arr)),
+        logp._new(TensorData._from_array(np.array([scale], dtype=dtype))),
+        logp._new(TensorData._from_array(np.array([shift], dtype=dtype))),
+    )
 
 
 def nll_loss(

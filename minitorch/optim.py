@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import _trace
 from .autodiff import no_grad
 from .module import Parameter
 from .tensor import Tensor
@@ -58,6 +59,15 @@ class Optimizer:
                 )
         self.state: dict[int, dict[str, Any]] = {}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Each subclass's ``step``/``zero_grad`` is a live step under ``minitorch.compile``:
+        a replay calls it again (it reads the live gradients, state and learning rate)."""
+        super().__init_subclass__(**kwargs)
+        for name in ("step", "zero_grad"):
+            if name in cls.__dict__:
+                setattr(cls, name, _trace.live(cls.__dict__[name]))
+
+    @_trace.live
     def zero_grad(self) -> None:
         """Reset every value's gradient: ``.derivative`` (Scalar) / ``.grad`` (Tensor) -> None."""
         for p in self.parameters:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _fastpath, _versions
+from . import _fastpath, _trace, _versions
 from .autodiff import (
     UNPACK_HINT,
     GraphFreedError,
@@ -519,6 +519,7 @@ class Tensor:
         return self._grad
 
     @grad.setter
+    @_trace.live
     def grad(self, value: Tensor | None) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
@@ -567,6 +568,9 @@ class Tensor:
         C-contiguous buffer of this tensor's dtype, never shared with another tensor).
         Hooks (``register_hook``) see ``x`` first and may replace it.
         """
+        if _trace.ACTIVE is not None and not _trace.ACTIVE.depth:  # minitorch.compile
+            _trace.ACTIVE.call(Tensor.accumulate_derivative, (self, x), {})
+            return
         h = self.history
         if h is None or h.last_fn is not None:
             raise RuntimeError(
@@ -618,7 +622,10 @@ class Tensor:
             node, inputs = self, h.inputs
         ctx.output = node  # type: ignore[attr-defined]  # this node, during backward only
         try:
-            grads = fn.backward(ctx, d_output)  # Function._backward, inlined
+            if _trace.ACTIVE is not None and not _trace.ACTIVE.depth:  # minitorch.compile
+                grads = _trace.ACTIVE.backward(fn, ctx, d_output)  # type: ignore[attr-defined]
+            else:
+                grads = fn.backward(ctx, d_output)  # Function._backward, inlined
         except (TypeError, AttributeError) as err:
             raise _backward_error(fn, ctx, node, err) from err
         finally:
@@ -683,6 +690,12 @@ class Tensor:
             if grad_output is not None:
                 raise TypeError("backward: pass grad_output or gradient (the same), not both.")
             grad_output = gradient
+        if create_graph:
+            _trace.refuse(
+                "backward(create_graph=True)",
+                "a replay builds no graph to differentiate again. Use minitorch.grad / "
+                "hessian outside the compiled function, or call it uncompiled.",
+            )
         if self.history is None:
             raise RuntimeError(
                 "backward() was called on a constant tensor (requires_grad is False): no "
@@ -697,6 +710,8 @@ class Tensor:
                     f"grad_output of shape {self.shape}."
                 )
             seed = self._new(TensorData._from_array(np.ones(self.shape, dtype=self.dtype)))
+            if _trace.ACTIVE is not None:
+                _trace.ACTIVE.constant(seed)  # minitorch.compile: not traced data
         else:
             if isinstance(grad_output, Tensor):
                 seed = grad_output
@@ -732,6 +747,11 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf after ``backward()`` (leaves always keep it)."""
+        _trace.refuse(
+            "retain_grad()",
+            "a replay builds no graph, so it keeps no gradient of an intermediate. Compute "
+            "what you need from the gradients of leaves, or call the function uncompiled.",
+        )
         h = self.history
         if h is None:
             raise RuntimeError(
@@ -773,14 +793,17 @@ class Tensor:
         _versions.switch_on()
         return handle
 
+    @_trace.live
     def zero_grad_(self) -> None:
         """Forget the gradient (``.grad = None``)."""
         self._grad = None
 
+    @_trace.live
     def zero_grad(self) -> None:
         """Forget the gradient (``.grad = None``); same as ``zero_grad_``."""
         self._grad = None
 
+    @_trace.live
     def detach(self) -> Tensor:
         """A constant sharing this tensor's data (and its version counter), cut from the graph."""
         return self._new(self._tensor)
@@ -788,6 +811,7 @@ class Tensor:
     # -- conversion ----------------------------------------------------------------------
     def item(self) -> float:
         """The single value of a one-element tensor, as a Python float."""
+        _trace.check_read(self, "item() (also float(t) and bool(t))")
         if self.size != 1:
             raise IndexingError(
                 f"item() needs a one-element tensor; this one has shape {self.shape}."
@@ -807,6 +831,7 @@ class Tensor:
 
     def to_numpy(self) -> npt.NDArray[Any]:
         """A NumPy copy with this tensor's shape (C-contiguous)."""
+        _trace.check_read(self, "to_numpy()")
         return np.array(self._tensor._array, order="C", copy=True)
 
     def numpy(self) -> npt.NDArray[Any]:
@@ -814,6 +839,7 @@ class Tensor:
         return self.to_numpy()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
+        _trace.check_read(self, "np.asarray(t)")
         arr = self._tensor._array
         if dtype is not None:
             arr = arr.astype(dtype)
@@ -867,12 +893,14 @@ class Tensor:
 
         return inplace.write(self, op, (), direct, method)
 
+    @_trace.live
     def add_(self, other: Any, *, alpha: float = 1) -> Tensor:
         """``self += alpha * other`` in place (``other`` broadcast to this shape)."""
         if alpha != 1:
             other = other * alpha if isinstance(other, Tensor) else self._scaled(other, alpha)
         return self._binary_("add_", other, np.add, lambda a, b: a + b)
 
+    @_trace.live
     def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
         """``self -= alpha * other`` in place (``other`` broadcast to this shape)."""
         if alpha != 1:
@@ -884,14 +912,17 @@ class Tensor:
             return other * alpha
         return self._ensure_tensor(other) * alpha
 
+    @_trace.live
     def mul_(self, other: Any) -> Tensor:
         """``self *= other`` in place (``other`` broadcast to this shape)."""
         return self._binary_("mul_", other, np.multiply, lambda a, b: a * b)
 
+    @_trace.live
     def div_(self, other: Any) -> Tensor:
         """``self /= other`` in place (``other`` broadcast to this shape)."""
         return self._binary_("div_", other, np.divide, lambda a, b: a / b)
 
+    @_trace.live
     def pow_(self, exponent: Any) -> Tensor:
         """``self = self ** exponent`` in place."""
         if isinstance(exponent, Tensor):
@@ -904,38 +935,47 @@ class Tensor:
             lambda a, p: a**p,
         )
 
+    @_trace.live
     def neg_(self) -> Tensor:
         """``self = -self`` in place."""
         return inplace.write(self, "neg_", (), lambda arr: np.negative(arr, out=arr), lambda a: -a)
 
+    @_trace.live
     def exp_(self) -> Tensor:
         """``self = exp(self)`` in place."""
         return self._unary_("exp_", Tensor.exp)
 
+    @_trace.live
     def log_(self) -> Tensor:
         """``self = log(self)`` in place (minitorch's log: ln(x + 1e-6))."""
         return self._unary_("log_", Tensor.log)
 
+    @_trace.live
     def sigmoid_(self) -> Tensor:
         """``self = sigmoid(self)`` in place."""
         return self._unary_("sigmoid_", Tensor.sigmoid)
 
+    @_trace.live
     def relu_(self) -> Tensor:
         """``self = relu(self)`` in place."""
         return self._unary_("relu_", Tensor.relu)
 
+    @_trace.live
     def tanh_(self) -> Tensor:
         """``self = tanh(self)`` in place."""
         return self._unary_("tanh_", Tensor.tanh)
 
+    @_trace.live
     def abs_(self) -> Tensor:
         """``self = |self|`` in place."""
         return self._unary_("abs_", Tensor.abs)
 
+    @_trace.live
     def sqrt_(self) -> Tensor:
         """``self = √self`` in place."""
         return self._unary_("sqrt_", Tensor.sqrt)
 
+    @_trace.live
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         """``self = clamp(self, min, max)`` in place."""
         return self._unary_("clamp_", lambda t: t.clamp(min, max))
@@ -959,10 +999,12 @@ class Tensor:
 
         return inplace.write(self, op, (v,), direct, lambda a, b: inplace.SetItem.apply(a, b, key))
 
+    @_trace.live
     def zero_(self) -> Tensor:
         """Fill with zeros in place."""
         return self._set_("zero_", Ellipsis, 0.0)
 
+    @_trace.live
     def fill_(self, value: Any) -> Tensor:
         """Fill with ``value`` (a number or a one-element tensor) in place."""
         if isinstance(value, Tensor) and value.size != 1:
@@ -972,6 +1014,7 @@ class Tensor:
             )
         return self._set_("fill_", Ellipsis, value)
 
+    @_trace.live
     def copy_(self, src: Any) -> Tensor:
         """Write ``src``'s values (broadcast to this shape) into this tensor, in place."""
         if not isinstance(src, Tensor):
@@ -990,6 +1033,7 @@ class Tensor:
     def __itruediv__(self, other: Any) -> Tensor:
         return self.div_(other)
 
+    @_trace.live
     def __imatmul__(self, other: Any) -> Tensor:
         return inplace.write(
             self,
@@ -1032,12 +1076,19 @@ class Tensor:
         """
         arr = self._tensor._array
         if type(key) is int and arr.ndim == 1 and 0 <= key < arr.shape[0]:
+            _trace.check_read(self, "t[i] (a Python float)")
             return float(arr[key])
+        if _trace.ACTIVE is not None:
+            for k in key if type(key) is tuple else (key,):
+                if isinstance(k, Tensor):
+                    _trace.check_read(k, "indexing with a tensor (its values pick the elements)")
         np_key, basic = normalize_key(key, self._tensor.shape)
         if basic and is_full_index(np_key, arr.ndim):
+            _trace.check_read(self, "t[i, j, ...] (a Python float)")
             return float(arr[np_key])
         return tf.GetItem.apply(self, np_key)
 
+    @_trace.live
     def __setitem__(self, key: Any, value: Any) -> None:
         """Write in place: ``t[i, j] = v``, ``t[0:2, :] = values`` (broadcast to the selection).
 
@@ -1315,6 +1366,7 @@ class Tensor:
         """Indices of the minima along ``dim`` (the first of ties), as float64; see argmax."""
         return self._arg_extremum("argmin", dim, keepdim)
 
+    @_trace.live
     def _arg_extremum(self, name: str, dim: Any, keepdim: bool) -> Tensor:
         tf._nonempty_dims(name, self, dim)
         arr = self._tensor._array

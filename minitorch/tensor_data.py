@@ -22,6 +22,8 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from . import _trace
+
 __all__ = [
     "MAX_DIMS",
     "Index",
@@ -367,7 +369,11 @@ class TensorData:
             )
         # The view's storage is this one's: shared when already known, else derived (lazily,
         # from the view itself) over the same memory.
-        return TensorData._from_array(self._array.transpose(order), self._storage_arr)
+        arr = self._array.transpose(order)
+        td = TensorData._from_array(arr, self._storage_arr)
+        if _trace.KERNELS is not None and td._array is arr:  # minitorch.compile
+            _trace.KERNELS.append((lambda x: x.transpose(order), (self._array,), arr))
+        return td
 
     def view(self, *shape: int) -> TensorData:
         """The same contiguous storage seen with another shape of the same size."""

@@ -40,6 +40,7 @@ RECORD_KEYS = {
     "test_accuracy",
     "lr",
     "seconds",
+    "steps_per_second",
 }
 
 
@@ -86,7 +87,14 @@ def test_cli_cnn_on_digits_writes_all_outputs(
     for record in metrics["history"]:
         assert set(record) == RECORD_KEYS
         assert 0.0 <= record["test_accuracy"] <= 1.0 and record["train_loss"] > 0
-    assert set(metrics["final"]) == {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}
+    assert set(metrics["final"]) == {
+        "train_loss",
+        "train_accuracy",
+        "test_loss",
+        "test_accuracy",
+        "steps_per_second",
+    }
+    assert metrics["final"]["steps_per_second"] > 0 and "steps/s, compiled" in text
     assert metrics["config"]["hidden"] == 4
     _check_png(out / "loss.png")
     _check_png(out / "confusion.png")
@@ -377,3 +385,21 @@ def test_build_model_shapes_and_dtype() -> None:
     mlp = build_model(default_config("mlp", "Xor"), (2,), 2)
     assert [type(m).__name__ for m in mlp.modules()][1:4] == ["Linear", "ReLU", "Linear"]
     assert isinstance(mlp, minitorch.Module)
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn", "tensor"])
+def test_compiled_and_eager_training_give_the_same_numbers(model: str) -> None:
+    from minitorch.apps.train import default_config, fit
+
+    dataset = "Xor" if model == "tensor" else "digits"
+    config = default_config(model, dataset, epochs=2, hidden=4)
+    runs = [fit(config, progress=False, log=None, compile_step=c) for c in (True, False)]
+    timing = ("seconds", "steps_per_second")
+    a, b = ([{k: v for k, v in r.items() if k not in timing} for r in m["history"]] for m in runs)
+    assert a == b
+
+
+def test_cli_no_compile_says_so(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    argv = ["train", "--model", "mlp", "--epochs", "1", "--hidden", "8", "--no-compile"]
+    assert main([*argv, "--out", str(tmp_path / "r")]) == 0
+    assert "steps/s, eager" in capsys.readouterr().out

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from minitorch import SGD, Scalar, Tensor
+from minitorch import SGD, Scalar, Tensor, _trace
 from minitorch.apps.cli import main
 from minitorch.apps.models import ScalarNetwork, TensorLinear, TensorNetwork
 from minitorch.apps.train import TrainConfig, default_config, evaluate, fit, load_data
@@ -225,7 +225,9 @@ def test_step_count_per_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
         steps.append(len(self.parameters))
         original(self)
 
-    monkeypatch.setattr(SGD, "step", counting)
+    # `live`: a compiled training step calls it again on every replay (plain Python side
+    # effects would run at trace time only)
+    monkeypatch.setattr(SGD, "step", _trace.live(counting))
     train("Xor", 23, "tensor", hidden=2, epochs=3, batch_size=5)
     assert len(steps) == 3 * 5
     train("Xor", 23, "tensor", hidden=2, epochs=3)

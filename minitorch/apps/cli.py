@@ -167,6 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
             text += f" (default: {_defaults(option)})"
         train.add_argument(flag, type=kind, metavar=metavar, help=text)
     train.add_argument(
+        "--no-compile",
+        dest="compile",
+        action="store_false",
+        help="run each Tensor training step eagerly instead of through minitorch.compile "
+        "(the same numbers, slower; to compare speeds)",
+    )
+    train.add_argument(
         "--quiet",
         "-q",
         action="store_true",
@@ -280,7 +287,14 @@ def _train(args: argparse.Namespace) -> int:
             flush=True,
         )
     try:
-        metrics = fit(config, out, resume=resume, progress=not quiet, log=None if quiet else print)
+        metrics = fit(
+            config,
+            out,
+            resume=resume,
+            progress=not quiet,
+            log=None if quiet else print,
+            compile_step=args.compile,
+        )
     except (CheckpointError, TrainingDivergedError, OSError, ValueError) as err:
         return _error(err, 1)
     except KeyboardInterrupt:
@@ -303,7 +317,9 @@ def _train(args: argparse.Namespace) -> int:
             print(
                 f"final train loss {final['train_loss']:.4f} (accuracy "
                 f"{100 * final['train_accuracy']:.1f}%), test loss {final['test_loss']:.4f}; "
-                f"{metrics['train_seconds']:.1f} s of training; outputs in {out}"
+                f"{metrics['train_seconds']:.1f} s of training "
+                f"({metrics['final'].get('steps_per_second', 0):.0f} steps/s, "
+                f"{'compiled' if args.compile else 'eager'}); outputs in {out}"
             )
         accuracy = f"final test accuracy: {100 * final['test_accuracy']:.2f}%"
     print(f"{accuracy} ({right}/{size}) on {metrics['dataset']}", flush=True)

@@ -56,6 +56,7 @@ from ..checkpoint import (
     restore,
     save_checkpoint,
 )
+from ..compile import compile as compile_function
 from ..data import load_digits, load_mnist
 from ..datasets import Graph, datasets
 from ..module import Module
@@ -98,7 +99,7 @@ IDX = "idx"
 CHECKPOINT = "checkpoint.npz"
 METRICS = "metrics.json"
 _EVAL_BATCH = 512
-_RECORD_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+_RECORD_KEYS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "steps_per_second")
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -386,13 +387,51 @@ def batch_loss(
             total = total + p_true.log()
         nll = total * (-1.0 / len(y))
         return nll, nll.data * len(y), correct
+    out, loss = outputs_and_loss(config, model, Tensor(x), batch_targets(config, y))
+    return (loss, *batch_stats(config, loss, out, y))
+
+
+def batch_targets(config: TrainConfig, y: Array) -> Tensor:
+    """A batch's labels as the Tensor the loss takes: the signs s = 2y − 1 (shape (B, 1)) for
+    the lecture's network, else the class indices (as floats)."""
     if config.model == "tensor":
-        z = cast(TensorNetwork, model).score(Tensor(x)) * Tensor(2.0 * y.reshape(-1, 1) - 1.0)
-        loss = -z.sigmoid().log().mean()
-        return loss, loss.item() * len(y), int(np.count_nonzero(z.to_numpy() > 0.0))
-    logits = model(Tensor(x))
-    loss = nn.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
-    return (loss, *_cross_entropy_stats(np.asarray(logits), y))
+        return Tensor(2.0 * y.reshape(-1, 1) - 1.0)
+    return Tensor(np.asarray(y, dtype=np.float64))
+
+
+def outputs_and_loss(
+    config: TrainConfig, model: Module, x: Tensor, target: Tensor
+) -> tuple[Tensor, Tensor]:
+    """(the model's outputs, the loss to backpropagate) on Tensors: z = s·m(x) and the mean
+    −log σ(z) for the lecture's network, the logits and their cross-entropy for mlp/cnn."""
+    if config.model == "tensor":
+        z = cast(TensorNetwork, model).score(x) * target
+        return z, -z.sigmoid().log().mean()
+    logits = model(x)
+    return logits, nn.cross_entropy(logits, target, label_smoothing=config.label_smoothing)
+
+
+def batch_stats(config: TrainConfig, loss: Tensor, out: Tensor, y: Array) -> tuple[float, int]:
+    """(the batch's summed plain loss, how many it gets right) from ``outputs_and_loss``."""
+    if config.model == "tensor":
+        return loss.item() * len(y), int(np.count_nonzero(out.to_numpy() > 0.0))
+    return _cross_entropy_stats(out.to_numpy(), y)
+
+
+def train_step(
+    config: TrainConfig, model: Module, optimizer: SGD | Adam
+) -> Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]:
+    """One optimiser step on a batch of Tensors (forward, loss, backward, step, zero_grad),
+    returning (the loss, the outputs), detached: the function ``fit`` compiles."""
+
+    def step(x: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        out, loss = outputs_and_loss(config, model, x, target)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        return loss.detach(), out.detach()
+
+    return step
 
 
 def evaluate(config: TrainConfig, model: Module, x: Array, y: Array) -> tuple[float, float]:
@@ -565,6 +604,7 @@ def fit(
     progress: bool = True,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     log: Callable[[str], None] | None = print,
+    compile_step: bool = True,
 ) -> dict[str, Any]:
     """Train per ``config`` (see the module docstring) and return the metrics.
 
@@ -574,7 +614,9 @@ def fit(
     spans ``epochs``, so a resumed run equals an uninterrupted one planned with the same
     ``epochs``) and ``log_every``. Without ``resume`` an existing checkpoint in ``out`` is an
     error (nothing is overwritten). ``on_epoch`` gets each epoch's record after its
-    checkpoint is written; ``log`` each progress line.
+    checkpoint is written; ``log`` each progress line. ``compile_step``: run each Tensor
+    training step through ``minitorch.compile`` (traced once per batch shape, then replayed;
+    the same numbers as eager steps); Scalars always run eagerly.
     """
     folder = None if out is None else Path(out)
     if folder is not None and config.lecture:
@@ -623,6 +665,9 @@ def fit(
         leave=False,
         dynamic_ncols=True,
     )
+    tensor_step = None if config.model == "scalar" else train_step(config, model, optimizer)
+    if tensor_step is not None and compile_step:
+        tensor_step = compile_function(tensor_step)
     with bar, _one_blas_thread():
         for epoch in range(state.done + 1, config.epochs + 1):
             start = time.perf_counter()
@@ -632,15 +677,20 @@ def fit(
             model.train()
             for step in range(steps):
                 idx = order[step * size : (step + 1) * size]
-                loss, b_loss, b_correct = batch_loss(
-                    config, model, data.x_train[idx], data.y_train[idx]
-                )
-                value = loss.item()
+                x_b, y_b = data.x_train[idx], data.y_train[idx]
+                if tensor_step is None:  # Scalars: the lecture's loop, point by point
+                    loss, b_loss, b_correct = batch_loss(config, model, x_b, y_b)
+                    value = loss.item()
+                    if math.isfinite(value):
+                        loss.backward()
+                        optimizer.step()
+                        optimizer.zero_grad()
+                else:
+                    loss, outputs = tensor_step(Tensor(x_b), batch_targets(config, y_b))
+                    value = loss.item()
+                    b_loss, b_correct = batch_stats(config, loss, outputs, y_b)
                 problem = None if math.isfinite(value) else f"the training loss is {value}"
                 if problem is None:
-                    loss.backward()
-                    optimizer.step()
-                    optimizer.zero_grad()
                     problem = _diverged_after_step(model, optimizer)
                 if problem is not None:
                     kept = (
@@ -661,6 +711,7 @@ def fit(
                         f"loss {total_loss / seen:.4f} acc {100 * correct / seen:.1f}%",
                         refresh=False,
                     )
+            train_seconds = time.perf_counter() - start
             lr_used = optimizer.lr
             if schedule is not None:
                 schedule.step()
@@ -679,6 +730,7 @@ def fit(
                 "test_accuracy": test_acc,
                 "lr": lr_used,
                 "seconds": round(seconds, 4),
+                "steps_per_second": round(steps / train_seconds, 2),
             }
             history.append(record)
             if folder is not None:
@@ -751,7 +803,7 @@ def _epoch_line(config: TrainConfig, r: dict[str, Any], n: int) -> str:
     )
     return (
         f"{head}train loss {r['train_loss']:.4f} acc {100 * r['train_accuracy']:5.1f}%  "
-        f"{test}({r['seconds']:.1f} s)"
+        f"{test}({r['seconds']:.1f} s, {r['steps_per_second']:.0f} steps/s)"
     )
 
 

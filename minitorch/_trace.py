@@ -1,0 +1,89 @@
+"""The switch that ``minitorch.compile`` turns while it traces a function (see compile.py).
+
+Library code that a trace must see calls in here; when no trace runs (``ACTIVE is None``,
+always outside ``compile``) each check is one global read. While a trace runs, the
+operations that user code calls directly (depth 0) are recorded as steps of a program;
+what they call in turn (depth > 0) just runs.
+
+* ``Function.apply``, ``Tensor.chain_rule`` and ``Tensor.accumulate_derivative`` call the
+  tracer themselves (hot paths, inlined checks).
+* ``@live`` marks a function whose every call is replayed by calling it again: random draws
+  (``rand``, dropout masks), optimiser steps, gradient resets, in-place writes, and helpers
+  that read a tensor's values to build a constant (class-index targets).
+* ``check_read(t, what)`` refuses to hand a traced tensor's values to Python (``item()``,
+  ``bool(t)``, ``to_numpy()``): the trace would freeze them.
+* ``refuse(what, fix)`` refuses what a trace cannot replay at all.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+__all__ = ["ACTIVE", "KERNELS", "CompileError", "Tracer", "check_read", "live", "refuse"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CompileError(RuntimeError):
+    """What ``minitorch.compile`` cannot trace, with the call that did it and the fix."""
+
+
+class Tracer(Protocol):
+    """What the hooks need of the running trace (``compile._Trace``)."""
+
+    depth: int
+
+    def call(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run ``fn(*args, **kwargs)`` now and record it as a step replayed by calling it."""
+
+    def constant(self, t: Any) -> None:
+        """Note that ``t``, made while tracing, is a constant (not made from traced data)."""
+
+    def is_traced(self, t: Any) -> bool:
+        """True when ``t``'s values may differ from call to call (input, result, parameter)."""
+
+
+ACTIVE: Tracer | None = None
+"""The trace now running, or None (the usual case)."""
+
+KERNELS: list[tuple[Callable[..., Any], tuple[Any, ...], Any]] | None = None
+"""While a traced operation runs: the array kernels it called, as ``(fn, input arrays,
+result array)`` with ``result is fn(*inputs)`` computable again on new arrays (NumPy
+kernels and views report themselves here; None, the usual case, records nothing)."""
+
+
+def live(fn: F) -> F:
+    """Record each call of ``fn`` made by traced code as a step that calls ``fn`` again on
+    replay (with that call's tensors), instead of freezing its result."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        tracer = ACTIVE
+        if tracer is None or tracer.depth:
+            return fn(*args, **kwargs)
+        return tracer.call(fn, args, kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def check_read(t: Any, what: str) -> None:
+    """Refuse, while tracing, to turn a traced tensor's values into Python or NumPy values."""
+    tracer = ACTIVE
+    if tracer is not None and not tracer.depth and tracer.is_traced(t):
+        raise CompileError(
+            f"minitorch.compile: {what} reads the values of a tensor of shape "
+            f"{tuple(t.shape)} while tracing. A trace records tensor operations only, so this "
+            "value (and any Python branch or NumPy code using it) would be frozen at the first "
+            "call. Keep the computation in tensor operations (e.g. minitorch.where instead of "
+            "an `if`), return the tensor and read it after the call, or do not compile this "
+            "function."
+        )
+
+
+def refuse(what: str, fix: str) -> None:
+    """Raise ``CompileError`` when a trace is running (user code, depth 0)."""
+    tracer = ACTIVE
+    if tracer is not None and not tracer.depth:
+        raise CompileError(f"minitorch.compile cannot trace {what}: {fix}")

@@ -1,0 +1,768 @@
+"""``minitorch.compile``: trace a function of Tensors once, then replay it without a graph.
+
+```python
+@minitorch.compile
+def train_step(x, y):
+    opt.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss
+```
+
+**Trace.** The first call with a given *signature* (each Tensor argument's shape, dtype,
+backend and ``requires_grad``; every other argument's value; grad mode; the ``training``
+flags of the Modules the function reads) runs the function eagerly, as usual, while
+``_trace.ACTIVE`` is set. Every operation the function's own code performs becomes a step
+of a flat program over numbered slots:
+
+* a Function application (``Function.apply``): replayed as ``cls.forward(ctx, *inputs)``,
+  with a fresh context where the trace recorded a graph node;
+* a node's backward in ``backward()`` (``Tensor.chain_rule``): replayed as
+  ``cls.backward(ctx, d)`` with that step's context; the engine's own sums (a variable
+  reached along several paths) are Function applications;
+* a *live* call (``_trace.live``): the gradient a leaf accumulates, optimiser steps and
+  ``zero_grad``, in-place writes, random draws (``rand``, dropout masks), helpers that read
+  target values: replayed by calling the same function again on that call's tensors, so it
+  reads and updates the objects the user holds (``p.value``, ``p.grad``, optimiser state,
+  the learning rate) as eager code would.
+
+Tensors an operation reads that the trace did not make are bound by reference: the
+parameters of the Modules and optimisers the function reads (through its closure or
+globals) are read as ``p.value`` at each step; any other tensor made outside the traced
+operations is a constant (its current contents are read on replay).
+
+**Replay.** Later calls with the same signature run the program: no graph, no topological
+sort, no Python bookkeeping per node beyond one call of the op's kernel. Results equal the
+eager ones (the same kernels run in the same order). Tensors returned are constants (no
+graph). The cache keeps ``cache_size`` programs (least recently used dropped).
+
+**Refused at trace time** (``CompileError``, naming the call and the fix): reading a traced
+tensor's values into Python (``item()``, ``float(t)``, ``bool(t)`` and so any ``if`` on a
+tensor, ``to_numpy()``, ``np.asarray(t)``), ``retain_grad()``, ``backward(create_graph=True)``,
+backward through a graph built before the call, returning a tensor whose graph has not been
+backpropagated, Scalars and arguments that are neither Tensors nor hashable values.
+Python side effects of the function (printing, appending to a list) happen at trace time
+only, as with ``jax.jit``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import types
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from . import _trace
+from .autodiff import _GradMode, grads_tuple, is_grad_enabled
+from .module import Module, Parameter
+from .tensor import Tensor, _next_id
+from .tensor_data import TensorData
+from .tensor_functions import _RECORDS_NOTHING, TensorContext
+
+__all__ = ["CompileError", "Compiled", "compile"]
+
+CompileError = _trace.CompileError
+
+Vals = list[Any]
+Step = Callable[[Vals], None]
+_new_object = object.__new__
+
+
+class _Live:
+    """An argument read as ``p.value`` at each step (a parameter the function reads)."""
+
+    __slots__ = ("p",)
+
+    def __init__(self, p: Parameter) -> None:
+        self.p = p
+
+
+class _Const:
+    """An argument bound by reference (a constant, or a tensor made outside the trace)."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: Any) -> None:
+        self.v = v
+
+
+Spec = int | _Live | _Const | tuple[Any, ...]
+
+
+ARRAY, TENSOR = 0, 1
+"""What a slot holds on replay: a bare NumPy array (made by a replayed kernel) or a Tensor."""
+
+
+class _Kinds:
+    """Per slot: what it holds on replay and, for arrays, the backend to wrap them on."""
+
+    def __init__(self, backends: dict[int, Any]) -> None:
+        self.kind: dict[int, int] = {}
+        self.backends = backends
+
+    def tensor(self, spec: Spec) -> Callable[[Vals], Any]:
+        """A function of the slots giving the Tensor (or value) ``spec`` stands for."""
+        if type(spec) is int:
+            i = spec
+            if self.kind.get(i, TENSOR) == TENSOR:
+                return lambda v: v[i]
+            backend = self.backends[i]
+            return lambda v: Tensor(TensorData._from_array(v[i]), backend=backend)
+        if type(spec) is _Live:
+            p = spec.p
+            return lambda v: p.value
+        if type(spec) is _Const:
+            c = spec.v
+            return lambda v: c
+        assert type(spec) is tuple
+        parts = [self.tensor(s) for s in spec[1]]
+        kind = spec[0]
+        return lambda v: kind(f(v) for f in parts)
+
+    def array(self, spec: Spec) -> Callable[[Vals], Any]:
+        """A function of the slots giving the array of the Tensor ``spec`` stands for."""
+        if type(spec) is int:
+            i = spec
+            if self.kind.get(i, TENSOR) == ARRAY:
+                return lambda v: v[i]
+            return lambda v: v[i]._tensor._array
+        if type(spec) is _Live:
+            p = spec.p
+            return lambda v: p.value._tensor._array
+        assert type(spec) is _Const
+        c = spec.v
+        return lambda v: c._tensor._array
+
+    def args(self, specs: tuple[Spec, ...]) -> Callable[[Vals], list[Any]]:
+        """A function of the slots giving an argument list of Tensors (fast for slots)."""
+        if all(type(s) is int and self.kind.get(s, TENSOR) == TENSOR for s in specs):
+            idx: tuple[int, ...] = specs  # type: ignore[assignment]
+            if len(idx) == 1:
+                (i,) = idx
+                return lambda v: [v[i]]
+            if len(idx) == 2:
+                i, j = idx
+                return lambda v: [v[i], v[j]]
+            return lambda v: [v[k] for k in idx]
+        fs = [self.tensor(s) for s in specs]
+        return lambda v: [f(v) for f in fs]
+
+
+def _kernel_step(fn: Callable[..., Any], ins: list[Callable[[Vals], Any]], out: int) -> Step:
+    """``v[out] = fn(*arrays)``: one replayed array kernel."""
+    if len(ins) == 1:
+        (a,) = ins
+
+        def run1(v: Vals) -> None:
+            v[out] = fn(a(v))
+
+        return run1
+    if len(ins) == 2:
+        a, b = ins
+
+        def run2(v: Vals) -> None:
+            v[out] = fn(a(v), b(v))
+
+        return run2
+
+    def run(v: Vals) -> None:
+        v[out] = fn(*[f(v) for f in ins])
+
+    return run
+
+
+class _Forward:
+    """A recorded Function application. Made into a step once the trace is over: the
+    array kernels it ran where they explain its result and no whole backward reads its
+    context; else ``forward(ctx, *tensors)``, with a fresh context per replay only where a
+    whole backward reads it."""
+
+    __slots__ = ("ctx_slot", "forward", "kernels", "needs", "out", "specs")
+
+    def __init__(
+        self,
+        forward: Any,
+        specs: tuple[Spec, ...],
+        out: int,
+        ctx_slot: int | None,
+        needs: Any,
+        kernels: list[tuple[Callable[..., Any], list[Spec], int]] | None,
+    ) -> None:
+        self.forward, self.specs, self.out, self.ctx_slot = forward, specs, out, ctx_slot
+        self.needs, self.kernels = needs, kernels
+
+    def steps(self, kinds: _Kinds, used: set[int]) -> list[Step]:
+        ctx_slot = self.ctx_slot if self.ctx_slot in used else None
+        if self.kernels is not None and ctx_slot is None:
+            out: list[Step] = []
+            for fn, refs, slot in self.kernels:
+                out.append(_kernel_step(fn, [kinds.array(r) for r in refs], slot))
+                kinds.kind[slot] = ARRAY
+            return out
+        forward, fetch, o = self.forward, kinds.args(self.specs), self.out
+        kinds.kind[o] = TENSOR
+        if ctx_slot is None:
+
+            def run_plain(v: Vals) -> None:
+                v[o] = forward(_RECORDS_NOTHING, *fetch(v))
+
+            return [run_plain]
+        needs = self.needs
+
+        def run(v: Vals) -> None:
+            ctx = _new_object(TensorContext)
+            ctx.saved_values = ()
+            ctx.freed = False
+            ctx.no_grad = False
+            ctx.needs_input_grad = needs
+            v[ctx_slot] = ctx
+            v[o] = forward(ctx, *fetch(v))
+
+        return [run]
+
+
+class _Backward:
+    """A whole recorded ``backward(ctx, d)`` (a formula the trace could not flatten)."""
+
+    __slots__ = ("backward", "ctx_slot", "d", "node", "outs")
+
+    def __init__(
+        self, backward: Any, ctx_slot: int, node: int, d: Spec, outs: tuple[Any, ...]
+    ) -> None:
+        self.backward, self.ctx_slot, self.node, self.d, self.outs = (
+            backward,
+            ctx_slot,
+            node,
+            d,
+            outs,
+        )
+
+    def steps(self, kinds: _Kinds, used: set[int]) -> list[Step]:
+        backward, ctx_slot, outs = self.backward, self.ctx_slot, self.outs
+        node, get_d = kinds.tensor(self.node), kinds.tensor(self.d)
+        for _, s in outs:
+            kinds.kind[s] = TENSOR
+
+        def run(v: Vals) -> None:
+            c = v[ctx_slot]
+            c.output = node(v)
+            try:
+                g = backward(c, get_d(v))
+            finally:
+                c.output = None
+            if type(g) is not tuple:
+                g = grads_tuple(g)
+            for k, s in outs:
+                v[s] = g[k if k is not None else 0]
+
+        return [run]
+
+
+class _Call:
+    """A recorded live call: replayed by calling the function again."""
+
+    __slots__ = ("fn", "kw", "mode", "outs", "specs")
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        specs: tuple[Spec, ...],
+        kw: dict[str, Spec],
+        mode: bool,
+        outs: tuple[Any, ...],
+    ) -> None:
+        self.fn, self.specs, self.kw, self.mode, self.outs = fn, specs, kw, mode, outs
+
+    def steps(self, kinds: _Kinds, used: set[int]) -> list[Step]:
+        fn, mode, outs = self.fn, self.mode, self.outs
+        fetch = kinds.args(self.specs)
+        kw = {k: kinds.tensor(a) for k, a in self.kw.items()}
+        for _, s in outs:
+            kinds.kind[s] = TENSOR
+
+        def run(v: Vals) -> None:
+            previous = _GradMode.enabled
+            _GradMode.enabled = mode
+            try:
+                res = fn(*fetch(v), **{k: f(v) for k, f in kw.items()})
+            finally:
+                _GradMode.enabled = previous
+            for k, s in outs:
+                v[s] = res if k is None else res[k]
+
+        return [run]
+
+
+Record = _Forward | _Backward | _Call
+
+
+def _root(a: Any) -> Any:
+    """The array that owns ``a``'s memory (``a`` itself unless it is a view)."""
+    while isinstance(getattr(a, "base", None), np.ndarray):
+        a = a.base
+    return a
+
+
+class _Trace:
+    """The program being recorded while the function runs once eagerly."""
+
+    def __init__(self, params: dict[int, Parameter]) -> None:
+        self.depth = 0
+        self.steps: list[Record] = []
+        self.backends: dict[int, Any] = {}  # slot -> backend of the tensor it holds
+        self.slot_of: dict[int, int] = {}
+        self.keep: list[Any] = []  # every slotted object, alive until the trace ends (ids)
+        self.params = params
+        self.ctx_slot: dict[int, tuple[int, int]] = {}  # id(ctx) -> (ctx slot, output slot)
+        self.roots: dict[int, int] = {}  # id(root array of a slotted tensor) -> slot
+        self.data_slot: dict[int, int] = {}  # id(TensorData of a slotted tensor) -> slot
+        self.constants: set[int] = set()  # ids of the number constants made while tracing
+        self.flattening = 0
+        self.flat_ok = True
+        self.ctx_used: set[int] = set()  # ctx slots a (whole) backward step reads
+        self.start_id = _next_id()
+
+    # -- slots and specs -------------------------------------------------------------
+    def new_slot(self, obj: Any) -> int:
+        i = len(self.keep)
+        self.keep.append(obj)
+        self.slot_of[id(obj)] = i
+        if isinstance(obj, Tensor):
+            self.roots.setdefault(id(_root(obj._tensor._array)), i)
+            self.data_slot.setdefault(id(obj._tensor), i)
+            self.backends[i] = obj.backend
+        return i
+
+    def spec(self, x: Any) -> Spec:
+        if isinstance(x, Tensor):
+            s = self.slot_of.get(id(x))
+            if s is not None:
+                return s
+            p = self.params.get(id(x))
+            if p is not None:
+                return _Live(p)
+            s = self.data_slot.get(id(x._tensor))
+            if s is not None:  # the same data as a slot's (a detached or stand-in node)
+                return s
+            if x.unique_id < self.start_id or id(x) in self.constants:
+                return _Const(x)
+            self.flat_ok = False  # a tensor made during the trace by code it did not record
+            if self.flattening:
+                return _Const(x)
+            if id(_root(x._tensor._array)) in self.roots:
+                raise CompileError(
+                    "minitorch.compile: a tensor was made from a traced tensor's data outside "
+                    "the operations a trace records, so a replay would reuse its first values. "
+                    "Use tensor operations (or report this as a bug in minitorch)."
+                )
+            return _Const(x)
+        if type(x) in (tuple, list) and any(isinstance(e, Tensor) for e in x):
+            return (type(x), tuple(self.spec(e) for e in x))
+        if isinstance(x, np.ndarray):
+            self.flat_ok = False  # an array a backward formula computed: not a slot
+        return _Const(x)
+
+    def constant(self, t: Any) -> None:
+        self.keep.append(t)
+        self.constants.add(id(t))
+
+    def is_traced(self, t: Any) -> bool:
+        return id(t) in self.slot_of or id(t) in self.params or t.history is not None
+
+    def _slot_result(self, r: Any) -> tuple[tuple[int | None, int], ...]:
+        """Slots for the tensors in a live call's result: (index in a tuple or None, slot)."""
+        if isinstance(r, Tensor):
+            return () if self._known(r) else ((None, self.new_slot(r)),)
+        if type(r) in (tuple, list):
+            out = []
+            for k, e in enumerate(r):
+                if isinstance(e, Tensor) and not self._known(e):
+                    out.append((k, self.new_slot(e)))
+            return tuple(out)
+        return ()
+
+    def _forget(self, first: int) -> None:
+        """Drop the slots from ``first`` on as places to find tensors (steps not kept)."""
+        for i in range(first, len(self.keep)):
+            obj = self.keep[i]
+            if self.slot_of.get(id(obj)) == i:
+                del self.slot_of[id(obj)]
+            if self.ctx_slot.get(id(obj), (None,))[0] == i:
+                del self.ctx_slot[id(obj)]
+            if isinstance(obj, Tensor):
+                for table, key in (
+                    (self.data_slot, id(obj._tensor)),
+                    (self.roots, id(_root(obj._tensor._array))),
+                ):
+                    if table.get(key) == i:
+                        del table[key]
+
+    def _known(self, t: Tensor) -> bool:
+        return (
+            id(t) in self.slot_of
+            or id(t) in self.params
+            or id(t._tensor) in self.data_slot
+            or id(t) in self.constants
+            or t.unique_id < self.start_id
+        )
+
+    # -- what the hooks call ---------------------------------------------------------
+    def apply(self, cls: Any, vals: tuple[Any, ...]) -> Tensor:
+        """``cls.apply(*vals)``, run now and recorded as a forward step (with the array
+        kernels it ran, where they explain its result)."""
+        specs = tuple(self.spec(v) for v in vals)
+        previous, _trace.KERNELS = _trace.KERNELS, []
+        self.depth += 1
+        try:
+            c = cls.apply(*vals)
+        finally:
+            self.depth -= 1
+            kernels, _trace.KERNELS = _trace.KERNELS, previous
+        out = self.new_slot(c)
+        h = c.history
+        ctx_slot = None
+        if h is not None and h.ctx is not None:
+            ctx_slot = self.new_slot(h.ctx)
+            self.ctx_slot[id(h.ctx)] = (ctx_slot, out)
+        needs = None if h is None or h.ctx is None else h.ctx.needs_input_grad
+        lean = self._kernels(vals, specs, kernels, c, out)
+        self.steps.append(_Forward(cls.forward, specs, out, ctx_slot, needs, lean))
+        result: Tensor = c
+        return result
+
+    def _kernels(
+        self,
+        vals: tuple[Any, ...],
+        specs: tuple[Spec, ...],
+        kernels: list[tuple[Callable[..., Any], tuple[Any, ...], Any]] | None,
+        c: Tensor,
+        out: int,
+    ) -> list[tuple[Callable[..., Any], list[Spec], int]] | None:
+        """The kernels of one application as steps over slots, if they compute its result
+        from its inputs' arrays alone (else None: the Function is replayed as a whole)."""
+        if not kernels:
+            return None
+        where: dict[int, Spec] = {}
+        for v, sp in zip(vals, specs):
+            if isinstance(v, Tensor):
+                where[id(v._tensor._array)] = sp
+        steps: list[tuple[Callable[..., Any], list[Spec], int]] = []
+        final = c._tensor._array
+        for k, (fn, args, r) in enumerate(kernels):
+            refs = []
+            for a in args:
+                ref = where.get(id(a))
+                if ref is None or type(ref) is tuple:
+                    return None  # an array the trace does not know: replay the Function
+                refs.append(ref)
+            slot = out if r is final and k == len(kernels) - 1 else self.new_slot(r)
+            self.backends[slot] = c.backend
+            where[id(r)] = slot
+            steps.append((fn, refs, slot))
+        if steps[-1][2] != out:
+            return None
+        for v in vals:
+            if isinstance(v, Tensor):
+                self.keep.append(v._tensor._array)  # the ids above stay valid
+        return steps
+
+    def backward(self, fn: Any, ctx: Any, d: Any) -> Any:
+        """``fn.backward(ctx, d)`` for a node of the traced graph, run now and recorded."""
+        where = self.ctx_slot.get(id(ctx))
+        if where is None:
+            raise CompileError(
+                f"minitorch.compile cannot trace backward() through {fn.__name__}: that part "
+                "of the graph was built before the compiled function was called. Compute the "
+                "forward pass inside the compiled function (or pass its inputs as arguments)."
+            )
+        ctx_slot, node_slot = where
+        d_spec = self.spec(d)
+        if fn.__module__.startswith("minitorch."):
+            # A library formula: record the operations it applies (flat, no context needed)
+            # unless it reads something the trace did not make (then: the whole call).
+            outer, self.steps = self.steps, []
+            ok, self.flat_ok = self.flat_ok, True
+            first = len(self.keep)
+            self.flattening += 1
+            try:
+                grads = fn.backward(ctx, d)
+                for g in grads_tuple(grads):
+                    if isinstance(g, Tensor):
+                        self.spec(g)  # made by a recorded operation, or a known constant?
+            finally:
+                self.flattening -= 1
+                inner, self.steps = self.steps, outer
+                flat, self.flat_ok = self.flat_ok, ok
+            if flat:
+                self.steps.extend(inner)
+                return grads
+            self._forget(first)  # the slots of the operations not kept
+        else:
+            self.depth += 1
+            try:
+                grads = fn.backward(ctx, d)
+            finally:
+                self.depth -= 1
+        self.ctx_used.add(ctx_slot)
+        outs = self._slot_result(grads_tuple(grads))
+        self.steps.append(_Backward(fn.backward, ctx_slot, node_slot, d_spec, outs))
+        return grads
+
+    def call(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``fn(*args, **kwargs)`` run now and recorded as a live step."""
+        specs = tuple(self.spec(a) for a in args)
+        kw = {k: self.spec(a) for k, a in kwargs.items()}
+        mode = is_grad_enabled()
+        self.depth += 1
+        try:
+            r = fn(*args, **kwargs)
+        finally:
+            self.depth -= 1
+        self.steps.append(_Call(fn, specs, kw, mode, self._slot_result(r)))
+        return r
+
+
+class _Program:
+    """One traced signature: the steps, where the arguments go, how to build the result."""
+
+    __slots__ = ("inputs", "n", "result", "steps")
+
+    def __init__(self, steps: list[Step], n: int, inputs: list[int], result: Any) -> None:
+        self.steps = steps
+        self.n = n
+        self.inputs = inputs
+        self.result = result
+
+    def run(self, tensors: list[Tensor]) -> Any:
+        v: Vals = [None] * self.n
+        for i, t in zip(self.inputs, tensors):
+            v[i] = t
+        previous = _GradMode.enabled
+        _GradMode.enabled = False  # what forward steps compute inside is not recorded
+        try:
+            for step in self.steps:
+                step(v)
+        finally:
+            _GradMode.enabled = previous
+        return self.result(v)
+
+
+def _result_spec(tracer: _Trace, r: Any) -> Any:
+    """The function's result with each Tensor replaced by its spec (Tensors, and tuples,
+    lists and dicts of them; other values are returned as traced)."""
+    if isinstance(r, Tensor):
+        h = r.history
+        if h is not None and h.ctx is not None and not h.ctx.freed:
+            raise CompileError(
+                "minitorch.compile: the function returned a tensor that still carries a graph "
+                "(requires_grad, not backpropagated). A replay builds no graph, so a later "
+                "backward() from it could not work. Call backward() inside the compiled "
+                "function, or return `t.detach()`."
+            )
+        return _Result(tracer.spec(r))
+    if type(r) in (tuple, list):
+        return type(r)(_result_spec(tracer, e) for e in r)
+    if isinstance(r, dict):
+        return {k: _result_spec(tracer, e) for k, e in r.items()}
+    return r
+
+
+class _Result:
+    """Where a returned Tensor is found on replay."""
+
+    __slots__ = ("spec",)
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+
+
+def _result_builder(kinds: _Kinds, r: Any) -> Callable[[Vals], Any]:
+    """How to rebuild the function's result from the slots."""
+    if type(r) is _Result:
+        return kinds.tensor(r.spec)
+    if type(r) in (tuple, list):
+        parts = [_result_builder(kinds, e) for e in r]
+        kind = type(r)
+        return lambda v: kind(f(v) for f in parts)
+    if isinstance(r, dict):
+        items = [(k, _result_builder(kinds, e)) for k, e in r.items()]
+        return lambda v: {k: f(v) for k, f in items}
+    return lambda v: r
+
+
+def _captured(fn: Callable[..., Any]) -> tuple[list[Parameter], list[Module]]:
+    """The Parameters and Modules ``fn`` reads: through its closure, the globals it names,
+    ``self`` of a bound method, and the optimisers and containers found there."""
+    seen: set[int] = set()
+    objs: list[Any] = []
+    f: Any = fn
+    while hasattr(f, "__wrapped__"):
+        f = f.__wrapped__
+    if isinstance(f, types.MethodType):
+        objs.append(f.__self__)
+        f = f.__func__
+    code = getattr(f, "__code__", None)
+    if code is not None:
+        for cell in f.__closure__ or ():
+            with contextlib.suppress(ValueError):  # an empty cell
+                objs.append(cell.cell_contents)
+        names: set[str] = set()
+        stack = [code]
+        while stack:
+            c = stack.pop()
+            names.update(c.co_names)
+            stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+        g = getattr(f, "__globals__", {})
+        objs.extend(g[n] for n in names if n in g)
+    elif isinstance(f, Module):
+        objs.append(f)
+    params: list[Parameter] = []
+    modules: list[Module] = []
+
+    def visit(o: Any, depth: int) -> None:
+        if id(o) in seen or depth > 2:
+            return
+        seen.add(id(o))
+        if isinstance(o, Module):
+            modules.append(o)
+            for m in o.modules():
+                visit(m, depth)
+            params.extend(o.parameters())
+        elif isinstance(o, Parameter):
+            params.append(o)
+        elif isinstance(o, (list, tuple)):
+            for e in o:
+                visit(e, depth + 1)
+        elif isinstance(o, dict):
+            for e in o.values():
+                visit(e, depth + 1)
+        elif hasattr(o, "parameters") and isinstance(getattr(o, "parameters", None), list):
+            for p in o.parameters:  # an optimiser
+                visit(p, depth + 1)
+
+    for o in objs:
+        visit(o, 0)
+    return params, modules
+
+
+def _signature(args: Iterable[Any], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """The cache key of one call's arguments (see the module docstring)."""
+    key: list[Any] = []
+    first: dict[int, int] = {}
+    for i, a in enumerate([*args, *kwargs.values()]):
+        if isinstance(a, Tensor):
+            key.append(
+                (
+                    a._tensor.shape,
+                    a._tensor._array.dtype.str,
+                    id(a.backend),
+                    a.history is not None,
+                    first.setdefault(id(a), i),  # the same tensor passed twice
+                )
+            )
+            continue
+        if type(a).__name__ == "Scalar":
+            raise TypeError(
+                "minitorch.compile traces Tensor code; a Scalar argument runs eagerly: call "
+                "the function without compile."
+            )
+        if type(a) in (tuple, list) and any(isinstance(e, Tensor) for e in a):
+            raise TypeError(
+                "minitorch.compile: pass each Tensor as its own argument, not inside a "
+                f"{type(a).__name__}."
+            )
+        try:
+            hash(a)
+        except TypeError:
+            raise TypeError(
+                f"minitorch.compile: an argument of type {type(a).__name__} is not hashable. "
+                "Arguments are Tensors or plain (hashable) Python values, which are part of "
+                "the signature a trace is kept for."
+            ) from None
+        key.append((type(a), a))
+    key.append(tuple(kwargs))
+    return tuple(key)
+
+
+class Compiled:
+    """A function traced once per signature and replayed (see the module docstring).
+
+    ``cache_info()`` gives the number of traces and replays so far and the cached
+    signatures; ``clear()`` empties the cache.
+    """
+
+    def __init__(self, fn: Callable[..., Any], cache_size: int = 8) -> None:
+        if not callable(fn):
+            raise TypeError(f"minitorch.compile expects a function, got {type(fn).__name__}.")
+        if cache_size < 1:
+            raise ValueError(f"minitorch.compile: cache_size must be >= 1, got {cache_size}.")
+        self.fn = fn
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[Any, ...], _Program] = OrderedDict()
+        self._modules: list[Module] | None = None
+        self.traces = 0
+        self.replays = 0
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _trace.ACTIVE is not None:  # inside another trace: its steps are recorded there
+            return self.fn(*args, **kwargs)
+        if self._modules is None:
+            self._modules = _captured(self.fn)[1]
+        key = (
+            _signature(args, kwargs),
+            is_grad_enabled(),
+            tuple([m.training for m in self._modules]),
+        )
+        program = self._cache.get(key)
+        tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+        if program is not None:
+            self._cache.move_to_end(key)
+            self.replays += 1
+            return program.run(tensors)
+        result, program = self._trace(args, kwargs, tensors)
+        self._cache[key] = program
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        self.traces += 1
+        return result
+
+    def _trace(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], tensors: list[Tensor]
+    ) -> tuple[Any, _Program]:
+        params, modules = _captured(self.fn)
+        self._modules = modules
+        tracer = _Trace({id(p.value): p for p in params if isinstance(p.value, Tensor)})
+        inputs = [tracer.new_slot(t) for t in tensors]
+        _trace.ACTIVE = tracer
+        try:
+            result = self.fn(*args, **kwargs)
+            shape = _result_spec(tracer, result)
+        finally:
+            _trace.ACTIVE = None
+        kinds = _Kinds(tracer.backends)
+        steps = [step for record in tracer.steps for step in record.steps(kinds, tracer.ctx_used)]
+        build = _result_builder(kinds, shape)
+        return result, _Program(steps, len(tracer.keep), inputs, build)
+
+    def cache_info(self) -> dict[str, Any]:
+        """``{"traces": n, "replays": n, "cached": k}``."""
+        return {"traces": self.traces, "replays": self.replays, "cached": len(self._cache)}
+
+    def clear(self) -> None:
+        """Forget every trace (the next call traces again)."""
+        self._cache.clear()
+        self._modules = None
+
+
+def compile(fn: Callable[..., Any] | None = None, *, cache_size: int = 8) -> Any:
+    """``@minitorch.compile`` or ``minitorch.compile(fn, cache_size=8)``: ``fn`` traced once
+    per signature and replayed (see the module docstring)."""
+    if fn is None:
+        return lambda f: Compiled(f, cache_size)
+    return Compiled(fn, cache_size)
