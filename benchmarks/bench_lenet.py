@@ -15,6 +15,11 @@ One thread each: ``OMP/OPENBLAS/MKL_NUM_THREADS=1`` before NumPy is imported and
 one library, then of the other, alternating which goes first); reported: the median time
 per step and the ratio minitorch/torch.
 
+``main`` also times, where they run, ``minitorch compiled`` (the same step traced once by
+``minitorch.compile`` and replayed; its losses must equal eager minitorch's) and
+``jax.jit`` (the same step as one jitted JAX function, XLA on one thread), each as a ratio
+to torch in the same interleaved run; a variant that cannot run says why in its row.
+
 Run ``python benchmarks/bench_lenet.py [--batch 64] [--size 28] [--repeats 15]``;
 ``--profile`` prints cProfile's top entries for minitorch's step.
 """
@@ -25,6 +30,9 @@ import os
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
+_XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+if _XLA_ONE_THREAD not in os.environ.get("XLA_FLAGS", ""):  # JAX's documented way to one thread
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_XLA_ONE_THREAD}".strip()
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
@@ -165,6 +173,133 @@ def measure(setup: Setup, repeats: int = 15, block: int = 3) -> dict[str, float]
     return {"minitorch": ours, "torch": theirs, "ratio": ours / theirs}
 
 
+class Unavailable(Exception):
+    """A variant that cannot run here (not installed, not built yet): its row says why."""
+
+
+def compiled_step(setup: Setup) -> Callable[[], float]:
+    """minitorch's step traced once by ``minitorch.compile`` and replayed (Unavailable on
+    a minitorch without it)."""
+    compile_ = getattr(minitorch, "compile", None)
+    if compile_ is None:
+        raise Unavailable("minitorch.compile does not exist in this minitorch")
+    size = setup.x.shape[-1]
+    model = _minitorch_model(size)
+    model.load_state_dict({k: minitorch.Tensor(v) for k, v in setup.weights.items()})
+    opt = SGD(model.parameters(), lr=LR)
+    x = minitorch.Tensor(setup.x)
+    y = setup.y
+
+    def train_step(x: minitorch.Tensor) -> minitorch.Tensor:
+        loss = nn.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    step = compile_(train_step)
+    return lambda: float(step(x).item())
+
+
+def jax_step(setup: Setup) -> Callable[[], float]:
+    """The same step as one ``jax.jit`` function (Unavailable when JAX is not installed)."""
+    try:
+        import jax
+    except ImportError:
+        raise Unavailable("jax is not installed (pip install 'jax[cpu]' to add this row)") from None
+    jnp, lax = jax.numpy, jax.lax
+
+    def conv(h: Any, w: Any, b: Any) -> Any:
+        dims = ("NCHW", "OIHW", "NCHW")
+        return (
+            lax.conv_general_dilated(h, w, (1, 1), ((1, 1), (1, 1)), dimension_numbers=dims)
+            + b[None, :, None, None]
+        )
+
+    def pool(h: Any) -> Any:
+        return lax.reduce_window(h, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+
+    def loss_fn(p: dict[str, Any], x: Any, y: Any) -> Any:
+        h = pool(jax.nn.relu(conv(x, p["0.weight"], p["0.bias"])))
+        h = pool(jax.nn.relu(conv(h, p["3.weight"], p["3.bias"])))
+        z = h.reshape(h.shape[0], -1) @ p["7.weight"].T + p["7.bias"]
+        return -jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], 1).mean()
+
+    @jax.jit
+    def step(p: dict[str, Any], x: Any, y: Any) -> tuple[Any, dict[str, Any]]:
+        loss, g = jax.value_and_grad(loss_fn)(p, x, y)
+        return loss, {k: p[k] - LR * g[k] for k in p}
+
+    params = {k: jnp.asarray(v) for k, v in setup.weights.items()}
+    x, y = jnp.asarray(setup.x), jnp.asarray(setup.y)
+
+    def run() -> float:
+        nonlocal params
+        loss, params = step(params, x, y)
+        return float(loss)
+
+    return run
+
+
+VARIANTS: dict[str, tuple[Callable[[Setup], Callable[[], float]], str, float]] = {
+    "minitorch": (minitorch_step, "torch", 1e-4),
+    "minitorch compiled": (compiled_step, "minitorch", 1e-5),
+    "torch": (torch_step, "torch", 0.0),
+    "jax.jit": (jax_step, "torch", 1e-4),
+}
+"""variant -> (maker, the variant its losses are checked against, rtol)."""
+
+TARGETS = {"minitorch": 1.2}
+"""The issue's ratio to torch per variant."""
+
+
+def measure_all(
+    setup: Setup, repeats: int = 15, block: int = 3, steps: int = 3
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Median seconds per step of every variant that runs (interleaved blocks, the order
+    rotating), and a note for each that does not (unavailable, failed, disagreed).
+
+    First each variant runs ``steps`` steps from the same start and its losses are
+    checked against its reference (compiled against eager minitorch, the others against
+    torch); minitorch disagreeing with torch raises."""
+    check_agreement(setup)
+    notes: dict[str, str] = {}
+    runs: dict[str, Callable[[], float]] = {}
+    losses: dict[str, list[float]] = {}
+    for name, (make, _, _) in VARIANTS.items():
+        try:
+            run = make(setup)
+            losses[name] = [run() for _ in range(steps)]
+            runs[name] = make(setup)
+            runs[name]()  # warm up
+        except Exception as err:
+            if name in ("minitorch", "torch"):
+                raise
+            lines = str(err).strip().splitlines()
+            first = lines[0] if lines else ""
+            notes[name] = (
+                first if isinstance(err, Unavailable) else f"{type(err).__name__}: {first}"
+            )
+            runs.pop(name, None)
+    for name, (_, ref, rtol) in VARIANTS.items():
+        if name in runs and name != ref:
+            a, b = np.array(losses[name]), np.array(losses[ref])
+            if not np.allclose(a, b, rtol=rtol, atol=1e-6):
+                notes[name] = f"DISAGREES with {ref}: losses {a} vs {b}"
+                del runs[name]
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    gc.collect()
+    for r in range(repeats):
+        order = list(runs)
+        order = order[r % len(order) :] + order[: r % len(order)]
+        for name in order:
+            start = time.perf_counter()
+            for _ in range(block):
+                runs[name]()
+            times[name].append((time.perf_counter() - start) / block)
+    return {k: statistics.median(v) for k, v in times.items()}, notes
+
+
 def _profile(setup: Setup, steps: int) -> None:
     import cProfile
     import pstats
@@ -199,11 +334,22 @@ def main(argv: list[str] | None = None) -> int:
         f"torch {torch.__version__}, numpy {np.__version__}, {platform.processor() or 'cpu'}"
     )
     print("losses agree: " + ", ".join(f"{a:.6f}/{b:.6f}" for a, b in pairs))
-    res = measure(setup, args.repeats, args.block)
+    medians, notes = measure_all(setup, args.repeats, args.block)
     print(
-        f"median per step: minitorch {1e3 * res['minitorch']:.2f} ms, "
-        f"torch {1e3 * res['torch']:.2f} ms, ratio ours/torch {res['ratio']:.2f}x"
+        f"median per step: minitorch {1e3 * medians['minitorch']:.2f} ms, "
+        f"torch {1e3 * medians['torch']:.2f} ms, "
+        f"ratio ours/torch {medians['minitorch'] / medians['torch']:.2f}x"
     )
+    print(f"{'variant':22} {'per step':>10} {'ratio':>6} {'target':>7}  (ratio: to torch)")
+    for name in VARIANTS:
+        if name in medians:
+            ratio = medians[name] / medians["torch"]
+            target = TARGETS.get(name)
+            goal = "" if target is None else f"<= {target}"
+            mark = "" if target is None else ("ok" if ratio <= target else "MISS")
+            print(f"{name:22} {1e3 * medians[name]:7.2f} ms {ratio:6.2f} {goal:>7} {mark}".rstrip())
+        else:
+            print(f"{name:22} -- {notes[name]}")
     return 0
 
 

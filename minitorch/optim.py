@@ -1,11 +1,22 @@
 """Optimisers: move each Parameter against its gradient; learning-rate schedules.
 
 Every optimiser holds ``self.parameters`` and a learning rate ``self.lr``; ``step()``
-replaces each Parameter's value that has a gradient by a fresh leaf (``Parameter.update``),
-``zero_grad()`` clears the gradients. Values may be Scalars (``.derivative``) or Tensors
-(``.grad``); the update rules below are applied elementwise in NumPy, in float64 for
-Scalars and in the tensor's dtype for Tensors. Per-parameter state (momentum buffers,
-Adam's moments) lives in ``self.state``, keyed by the parameter's position.
+moves each Parameter's value that has a gradient, ``zero_grad()`` clears the gradients.
+Values may be Scalars (``.derivative``) or Tensors (``.grad``); the update rules below are
+applied elementwise in NumPy, in float64 for Scalars and in the tensor's dtype for Tensors.
+
+A Tensor is updated **in place**, as in PyTorch: ``p.value`` stays the same leaf and its
+NumPy array the same array (whoever else holds it sees the step), its ``.grad`` stays until
+``zero_grad()``, and the write bumps the storage's version (``_versions.bump``, once the
+counters are on) so a graph that saved the old value refuses to backward. The rules run
+as NumPy ufuncs with ``out=``: per-parameter state buffers are updated in place and the
+intermediate products go to two scratch arrays shared by all parameters (``_scratch``), so
+a step allocates nothing parameter-sized. The operations and their order are those of the
+formulas below, so results are bit for bit those of the out-of-place formulas. A Scalar
+(immutable) gets a fresh leaf via ``Parameter.update``, as does a Tensor whose array cannot
+be written (read-only memory, or a value that is not a leaf).
+Per-parameter state (momentum buffers, Adam's moments) lives in ``self.state``, keyed by
+the parameter's position; hyperparameters (``lr``, ``betas`` ...) are read at each step.
 
 Update rules (g = ∂L/∂θ, t = step count, PyTorch's conventions):
 
@@ -28,7 +39,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _trace
+from . import _trace, _versions
 from .autodiff import no_grad
 from .module import Parameter
 from .tensor import Tensor
@@ -58,6 +69,8 @@ class Optimizer:
                     f"got {type(p).__name__}."
                 )
         self.state: dict[int, dict[str, Any]] = {}
+        self._views: dict[int, tuple[Array, Array]] = {}  # see _scratch
+        self._pools: dict[Any, Array] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Each subclass's ``step``/``zero_grad`` is a live step under ``minitorch.compile``:
@@ -142,23 +155,88 @@ class Optimizer:
         self.state = new
 
     # -- helpers for the elementwise rules ---------------------------------------------
-    def _with_grads(self) -> Iterator[tuple[int, Parameter, Array, Array]]:
-        """``(position, parameter, θ, g)`` as NumPy arrays for parameters with a gradient."""
+    def _each(self) -> Iterator[tuple[int, Array, Any]]:
+        """``(position, θ, g)`` for each parameter with a gradient; the caller writes θ.
+
+        For a Tensor, θ is the value's own NumPy array (written in place; its version is
+        bumped once the caller is done) and g its gradient's array in θ's dtype. For a
+        Scalar, θ is a 0-d float64 array and g an ``np.float64``; the result is installed
+        as a fresh leaf when the caller is done, as for a Tensor whose array cannot be
+        written. Values with a ``.grad`` that are not Tensors go to ``_other``.
+        """
         for i, p in enumerate(self.parameters):
             v: Any = p.value
             if v is None:
                 continue
-            if hasattr(v, "derivative"):
+            if isinstance(v, Tensor):
+                grad = v._grad
+                if grad is None:
+                    continue
+                x = v._tensor._array
+                g = grad._tensor._array
+                if g.dtype != x.dtype:
+                    g = g.astype(x.dtype)
+                h = v.history
+                if x.flags.writeable and (h is None or h.last_fn is None):
+                    yield i, x, g
+                    if _versions.on:
+                        _versions.bump(x)
+                else:  # read-only memory or a non-leaf: compute on a copy, install a leaf
+                    x = np.array(x, order="C")
+                    yield i, x, g
+                    self._install(p, x)
+            elif hasattr(v, "derivative"):
                 if v.derivative is None:
                     continue
-                yield i, p, np.float64(v.data), np.float64(v.derivative)
+                x = np.array(float(v.data))
+                yield i, x, np.float64(v.derivative)
+                p.update(type(v)(float(x)))
             elif getattr(v, "grad", None) is not None:
-                if not hasattr(v, "_tensor"):
-                    raise TypeError(
-                        f"{type(self).__name__} updates Scalars and Tensors, got a "
-                        f"{type(v).__name__} (plain SGD accepts any value with .grad and -)."
-                    )
-                yield i, p, np.asarray(v), np.asarray(v.grad, dtype=v.dtype)
+                self._other(p, v)
+
+    def _other(self, p: Parameter, v: Any) -> None:
+        """A value with a ``.grad`` that is neither a Tensor nor a Scalar: refused here."""
+        raise TypeError(
+            f"{type(self).__name__} updates Scalars and Tensors, got a "
+            f"{type(v).__name__} (plain SGD accepts any value with .grad and -)."
+        )
+
+    def _scratch(self, i: int, x: Array) -> tuple[Array, Array]:
+        """Two scratch arrays shaped like ``x`` for parameter ``i`` (contents undefined).
+
+        They are views of one pool per dtype, sized for the largest parameter, so every
+        parameter shares the same memory (the rules use them one parameter at a time).
+        """
+        views = self._views
+        got = views.get(i)
+        if got is not None and got[0].shape == x.shape and got[0].dtype == x.dtype:
+            return got
+        n = x.size
+        pool = self._pools.get(x.dtype)
+        if pool is None or pool.size < 2 * n:
+            sizes = [n] + [
+                v._tensor._array.size
+                for v in (q.value for q in self.parameters)
+                if isinstance(v, Tensor) and v.dtype == x.dtype
+            ]
+            pool = self._pools[x.dtype] = np.empty(2 * max(sizes), dtype=x.dtype)
+            views.clear()  # the old views point into the old pool
+        got = views[i] = (pool[:n].reshape(x.shape), pool[n : 2 * n].reshape(x.shape))
+        return got
+
+    @staticmethod
+    def _state_array(st: dict[str, Any], key: str, x: Array) -> Array:
+        """``st[key]`` as a writable array of ``x``'s shape and dtype (converted once:
+        a number, e.g. after ``load_state_dict``, is broadcast; a missing entry is 0)."""
+        b: Array = st.get(key, 0.0)
+        if (
+            type(b) is not np.ndarray
+            or b.shape != x.shape
+            or b.dtype != x.dtype
+            or not b.flags.writeable
+        ):
+            b = st[key] = np.array(np.broadcast_to(np.asarray(b, dtype=x.dtype), x.shape))
+        return b
 
     @staticmethod
     def _install(p: Parameter, new: Array) -> None:
@@ -174,8 +252,9 @@ class SGD(Optimizer):
     """Stochastic gradient descent: θ ← θ − lr · g, optionally with momentum and weight decay.
 
     Plain SGD (the default) is the course's rule: a Scalar becomes
-    ``Scalar(data − lr·derivative)``, a Tensor ``value − lr·grad``, each installed as a fresh
-    leaf with ``Parameter.update``. With ``momentum``/``weight_decay``/``nesterov`` it
+    ``Scalar(data − lr·derivative)``, installed as a fresh leaf with ``Parameter.update``; a
+    Tensor's array is set to ``value − lr·grad`` in place (the same leaf; any other value
+    with ``.grad`` and ``-`` gets a fresh one). With ``momentum``/``weight_decay``/``nesterov`` it
     follows PyTorch's ``torch.optim.SGD`` (see the module docstring).
     Parameters without a gradient are left alone.
     """
@@ -207,47 +286,40 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """Take one step along the negative (momentum-averaged) gradient."""
-        if self.momentum == 0 and self.weight_decay == 0:
-            self._plain_step()
-            return
-        mu, wd = self.momentum, self.weight_decay
-        for i, p, x, g in self._with_grads():
-            if wd:
-                g = g + wd * x
+        lr, mu, wd, damp = self.lr, self.momentum, self.weight_decay, self.dampening
+        for i, x, g in self._each():
+            a, b = self._scratch(i, x)
+            if wd:  # g ← g + λθ
+                np.multiply(x, wd, out=a)
+                np.add(g, a, out=a)
+                g = a
             if mu:
                 st = self.state.setdefault(i, {})
-                buf = st.get("momentum_buffer")
-                buf = np.array(g, copy=True) if buf is None else mu * buf + (1 - self.dampening) * g
-                st["momentum_buffer"] = buf
-                g = g + mu * buf if self.nesterov else buf
-            self._install(p, x - self.lr * g)
+                if st.get("momentum_buffer") is None:  # b ← g at the first step
+                    st["momentum_buffer"] = buf = np.array(g, dtype=x.dtype, copy=True)
+                else:  # b ← μb + (1 − dampening)g
+                    buf = self._state_array(st, "momentum_buffer", x)
+                    np.multiply(buf, mu, out=buf)
+                    if damp:
+                        np.multiply(g, 1 - damp, out=b)
+                        buf += b
+                    else:
+                        buf += g
+                if self.nesterov:  # g ← g + μb
+                    np.multiply(buf, mu, out=b)
+                    np.add(g, b, out=a)
+                    g = a
+                else:
+                    g = buf
+            np.multiply(g, lr, out=b)  # θ ← θ − lr·g
+            np.subtract(x, b, out=x)
 
-    def _plain_step(self) -> None:
-        lr = self.lr
-        for p in self.parameters:
-            v: Any = p.value
-            if v is None:
-                continue
-            if hasattr(v, "derivative"):
-                if v.derivative is not None:
-                    p.update(type(v)(v.data - lr * v.derivative))
-            elif getattr(v, "grad", None) is not None:
-                p.update(_minus_lr_grad(v, lr))
-
-
-def _minus_lr_grad(v: Any, lr: float) -> Any:
-    """θ − lr·g for a value with a ``.grad``, as a constant (it becomes a fresh leaf).
-
-    A Tensor's is computed with its backend's kernels, which record nothing, sparing the
-    two Functions' bookkeeping (a measurable share of a small model's step); any other
-    value with a ``.grad`` uses its own arithmetic, under ``no_grad``.
-    """
-    g = v.grad
-    if isinstance(v, Tensor) and isinstance(g, Tensor):
-        f = v.f
-        return f.sub_zip(v, f.mul_zip(v._ensure_tensor(lr), g))
-    with no_grad():
-        return v - lr * g
+    def _other(self, p: Parameter, v: Any) -> None:
+        """Plain SGD moves any value with ``.grad`` and ``-``: ``v − lr·grad``, a fresh leaf."""
+        if self.momentum or self.weight_decay:
+            super()._other(p, v)
+        with no_grad():
+            p.update(v - self.lr * v.grad)
 
 
 class Adam(Optimizer):
@@ -283,20 +355,34 @@ class Adam(Optimizer):
     def step(self) -> None:
         """One Adam step for every parameter with a gradient."""
         b1, b2 = self.betas
-        lr, wd = self.lr, self.weight_decay
-        for i, p, x, g in self._with_grads():
-            if wd and self.decoupled:
-                x = x * (1 - lr * wd)
-            elif wd:
-                g = g + wd * x
-            st = self.state.setdefault(i, {"step": 0, "exp_avg": 0.0, "exp_avg_sq": 0.0})
+        lr, wd, eps = self.lr, self.weight_decay, self.eps
+        for i, x, g in self._each():
+            a, b = self._scratch(i, x)
+            if wd and self.decoupled:  # θ ← θ(1 − lr·λ)
+                np.multiply(x, 1 - lr * wd, out=x)
+            elif wd:  # g ← g + λθ
+                np.multiply(x, wd, out=a)
+                np.add(g, a, out=a)
+                g = a
+            st = self.state.setdefault(i, {"step": 0})
             st["step"] += 1
             t = st["step"]
-            m = st["exp_avg"] = b1 * st["exp_avg"] + (1 - b1) * g
-            v = st["exp_avg_sq"] = b2 * st["exp_avg_sq"] + (1 - b2) * (g * g)
-            m_hat = m / (1 - b1**t)
-            v_hat = v / (1 - b2**t)
-            self._install(p, x - lr * m_hat / (np.sqrt(v_hat) + self.eps))
+            m = self._state_array(st, "exp_avg", x)
+            v = self._state_array(st, "exp_avg_sq", x)
+            np.multiply(m, b1, out=m)  # m ← β₁m + (1 − β₁)g
+            np.multiply(g, 1 - b1, out=b)
+            m += b
+            np.multiply(v, b2, out=v)  # v ← β₂v + (1 − β₂)g²
+            np.multiply(g, g, out=b)
+            b *= 1 - b2
+            v += b
+            np.divide(m, 1 - b1**t, out=a)  # m̂
+            np.divide(v, 1 - b2**t, out=b)  # v̂
+            np.sqrt(b, out=b)
+            b += eps
+            np.multiply(a, lr, out=a)  # θ ← θ − lr·m̂/(√v̂ + ε)
+            np.divide(a, b, out=a)
+            np.subtract(x, a, out=x)
 
 
 class AdamW(Adam):
