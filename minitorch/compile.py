@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _trace
+from . import _trace, _versions
 from .autodiff import _GradMode, grads_tuple, is_grad_enabled
 from .module import Module, Parameter
 from .tensor import Tensor, _next_id
@@ -298,7 +298,39 @@ class _Call:
         return [run]
 
 
-Record = _Forward | _Backward | _Call
+class _Accumulate:
+    """A leaf's ``accumulate_derivative(x)``: while the leaf has no gradient and no hooks
+    are set, its gradient becomes a copy of x's array (what the method does), else the
+    method is called."""
+
+    __slots__ = ("leaf", "x")
+
+    def __init__(self, leaf: Spec, x: Spec) -> None:
+        self.leaf, self.x = leaf, x
+
+    def steps(self, kinds: _Kinds, used: set[int]) -> list[Step]:
+        leaf, x_arr, x = kinds.tensor(self.leaf), kinds.array(self.x), kinds.tensor(self.x)
+
+        def run(v: Vals) -> None:
+            t = leaf(v)
+            if t._grad is None and not _versions.on:
+                a = x_arr(v)
+                mine = t._tensor._array
+                if a.shape == mine.shape:
+                    g = np.array(a, dtype=mine.dtype, order="C")
+                    t._grad = t._new(TensorData._from_c_array(g))
+                    return
+            previous = _GradMode.enabled
+            _GradMode.enabled = False
+            try:
+                t.accumulate_derivative(x(v))
+            finally:
+                _GradMode.enabled = previous
+
+        return [run]
+
+
+Record = _Forward | _Backward | _Call | _Accumulate
 
 
 def _root(a: Any) -> Any:
@@ -512,6 +544,16 @@ class _Trace:
         outs = self._slot_result(grads_tuple(grads))
         self.steps.append(_Backward(fn.backward, ctx_slot, node_slot, d_spec, outs))
         return grads
+
+    def accumulate(self, leaf: Tensor, x: Tensor) -> None:
+        """``leaf.accumulate_derivative(x)``, run now and recorded."""
+        specs = (self.spec(leaf), self.spec(x))
+        self.depth += 1
+        try:
+            leaf.accumulate_derivative(x)
+        finally:
+            self.depth -= 1
+        self.steps.append(_Accumulate(*specs))
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """``fn(*args, **kwargs)`` run now and recorded as a live step."""

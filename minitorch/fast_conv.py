@@ -51,13 +51,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from ._trace import check_read as _check_read
+from . import _trace
 from .autodiff import Context
 from .tensor import Tensor
 from .tensor_data import (
@@ -196,13 +196,23 @@ def tensor_conv2d(
 
 def _arr(t: Tensor) -> Array:
     """The NumPy view of a tensor's data (any layout; never written to)."""
-    _check_read(t, "reading a tensor's values into NumPy")
+    _trace.check_read(t, "reading a tensor's values into NumPy")
     return t._tensor._array
 
 
 def _wrap(like: Tensor, arr: Array) -> Tensor:
     """A constant tensor on ``like``'s backend holding ``arr`` (made C-contiguous)."""
     return like._new(TensorData._from_array(np.ascontiguousarray(arr)))
+
+
+def _kernel(like: Tensor, fn: Callable[..., Array], *arrays: Array) -> Tensor:
+    """``fn(*arrays)`` (a C-contiguous float array) wrapped like ``_wrap``, and told to
+    ``minitorch.compile`` as an array kernel it may replay on new arrays."""
+    r = fn(*arrays)
+    td = TensorData._from_array(r)
+    if _trace.KERNELS is not None and td._array is r:
+        _trace.KERNELS.append((fn, arrays, r))
+    return like._new(td)
 
 
 def _needs(ctx: Context, i: int) -> bool:

@@ -26,6 +26,7 @@ writes its backward in Tensor operations or Function applications, so
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
@@ -44,6 +45,7 @@ from .fast_conv import (
     _arr,
     _conv,
     _ints,
+    _kernel,
     _needs,
     _wrap,
     conv1d,
@@ -515,17 +517,8 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, dim: int) -> Tensor:
-        x = _arr(a)
-        if x.size == 0:  # an empty slice or batch: an empty result, as PyTorch
-            ctx.save_for_backward(dim)
-            return _wrap(a, x.copy())
-        m = x.max(axis=dim, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0.0)
-        s = x - m
-        with np.errstate(divide="ignore"):
-            out = _wrap(a, s - np.log(np.exp(s).sum(axis=dim, keepdims=True)))
         ctx.save_for_backward(dim)
-        return out
+        return _kernel(a, functools.partial(_log_softmax, dim=dim), _arr(a))
 
     @staticmethod
     def backward(ctx: TensorContext, grad: Tensor) -> tuple[Any, float]:
@@ -534,6 +527,20 @@ class LogSoftmax(Function):
         # e^out is differentiated back through this Function.
         (dim,) = ctx.saved_values
         return grad - ctx.output.exp() * grad.sum(dim), 0.0
+
+
+def _log_softmax(x: npt.NDArray[Any], dim: int) -> npt.NDArray[Any]:
+    """LogSoftmax's kernel on an array (an empty input gives an empty result, as PyTorch)."""
+    if x.size == 0:
+        return x.copy()
+    m = x.max(axis=dim, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    s = x - m
+    with np.errstate(divide="ignore"):
+        out: npt.NDArray[Any] = np.ascontiguousarray(
+            s - np.log(np.exp(s).sum(axis=dim, keepdims=True))
+        )
+    return out
 
 
 def logsoftmax(input: Tensor, dim: int) -> Tensor:
@@ -781,13 +788,17 @@ def _class_targets(
         )
     idx = _class_indices(name, values, out_shape, c, ignore_index)
     keep = idx != ignore_index
-    safe = np.where(keep, idx, 0)
-    w_y = np.where(keep, w[safe], 0.0).astype(logp.dtype)
     q_arr = np.zeros(logp.shape, dtype=logp.dtype)
-    np.put_along_axis(q_arr, safe[:, None], ((1.0 - smoothing) * w_y)[:, None], axis=1)
-    if smoothing:
-        wshape = (1, c, *(1,) * (logp.dims - 2))
-        q_arr += (smoothing / c) * w.reshape(wshape) * keep[:, None]
+    if logp.dims == 2 and not smoothing and keep.all():  # the usual case, the short way
+        w_y = w[idx].astype(logp.dtype)
+        q_arr[np.arange(len(idx)), idx] = w_y
+    else:
+        safe = np.where(keep, idx, 0)
+        w_y = np.where(keep, w[safe], 0.0).astype(logp.dtype)
+        np.put_along_axis(q_arr, safe[:, None], ((1.0 - smoothing) * w_y)[:, None], axis=1)
+        if smoothing:
+            wshape = (1, c, *(1,) * (logp.dims - 2))
+            q_arr += (smoothing / c) * w.reshape(wshape) * keep[:, None]
     count = float(w_y.sum())
     scale, shift = (1.0 / count, 0.0) if count else (0.0, math.nan)
     dtype = logp.dtype
