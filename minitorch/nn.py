@@ -532,7 +532,8 @@ class LogSoftmax(Function):
 def _log_softmax(x: npt.NDArray[Any], dim: int) -> npt.NDArray[Any]:
     """LogSoftmax's kernel on an array (an empty input gives an empty result, as PyTorch)."""
     if x.size == 0:
-        return x.copy()
+        empty: npt.NDArray[Any] = x.copy()
+        return empty
     m = x.max(axis=dim, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     s = x - m
