@@ -101,9 +101,12 @@ ARRAY, TENSOR = 0, 1
 class _Kinds:
     """Per slot: what it holds on replay and, for arrays, the backend to wrap them on."""
 
-    def __init__(self, backends: dict[int, Any]) -> None:
+    def __init__(self, backends: dict[int, Any], fresh: set[int]) -> None:
         self.kind: dict[int, int] = {}
         self.backends = backends
+        self.fresh = fresh  # slots whose replayed array owns its memory (a kernel's result)
+        self.last_read: dict[int, int] = {}  # slot -> the last record reading it
+        self.index = 0  # the record being made into steps
 
     def tensor(self, spec: Spec) -> Callable[[Vals], Any]:
         """A function of the slots giving the Tensor (or value) ``spec`` stands for."""
@@ -153,6 +156,19 @@ class _Kinds:
         return lambda v: [f(v) for f in fs]
 
 
+def _slots_in(x: Any) -> list[int]:
+    """The slot numbers in a spec, or in tuples, lists, dicts and ``_Result``s of specs."""
+    if type(x) is int:
+        return [x]
+    if type(x) is _Result:
+        return _slots_in(x.spec)
+    if isinstance(x, dict):
+        x = tuple(x.values())
+    if type(x) in (tuple, list):
+        return [s for e in x for s in _slots_in(e)]
+    return []
+
+
 def _kernel_step(fn: Callable[..., Any], ins: list[Callable[[Vals], Any]], out: int) -> Step:
     """``v[out] = fn(*arrays)``: one replayed array kernel."""
     if len(ins) == 1:
@@ -195,6 +211,9 @@ class _Forward:
     ) -> None:
         self.forward, self.specs, self.out, self.ctx_slot = forward, specs, out, ctx_slot
         self.needs, self.kernels = needs, kernels
+
+    def reads(self) -> list[int]:
+        return _slots_in(self.specs)
 
     def steps(self, kinds: _Kinds, used: set[int]) -> list[Step]:
         ctx_slot = self.ctx_slot if self.ctx_slot in used else None
@@ -242,6 +261,9 @@ class _Backward:
             outs,
         )
 
+    def reads(self) -> list[int]:
+        return [self.ctx_slot, self.node, *_slots_in(self.d)]
+
     def steps(self, kinds: _Kinds, used: set[int]) -> list[Step]:
         backward, ctx_slot, outs = self.backward, self.ctx_slot, self.outs
         node, get_d = kinds.tensor(self.node), kinds.tensor(self.d)
@@ -278,6 +300,9 @@ class _Call:
     ) -> None:
         self.fn, self.specs, self.kw, self.mode, self.outs = fn, specs, kw, mode, outs
 
+    def reads(self) -> list[int]:
+        return _slots_in((self.specs, tuple(self.kw.values())))
+
     def steps(self, kinds: _Kinds, used: set[int]) -> list[Step]:
         fn, mode, outs = self.fn, self.mode, self.outs
         fetch = kinds.args(self.specs)
@@ -308,8 +333,20 @@ class _Accumulate:
     def __init__(self, leaf: Spec, x: Spec) -> None:
         self.leaf, self.x = leaf, x
 
+    def reads(self) -> list[int]:
+        return _slots_in((self.leaf, self.x))
+
     def steps(self, kinds: _Kinds, used: set[int]) -> list[Step]:
         leaf, x_arr, x = kinds.tensor(self.leaf), kinds.array(self.x), kinds.tensor(self.x)
+        s = self.x
+        # The gradient may be x's own array when nothing else ever reads it (as eager's
+        # `_fastpath.can_take`): a kernel's fresh result that no later step reads.
+        take = (
+            type(s) is int
+            and s in kinds.fresh
+            and kinds.kind.get(s) == ARRAY
+            and kinds.last_read.get(s) == kinds.index
+        )
 
         def run(v: Vals) -> None:
             t = leaf(v)
@@ -317,8 +354,9 @@ class _Accumulate:
                 a = x_arr(v)
                 mine = t._tensor._array
                 if a.shape == mine.shape:
-                    g = np.array(a, dtype=mine.dtype, order="C")
-                    t._grad = t._new(TensorData._from_c_array(g))
+                    if not (take and a.dtype == mine.dtype):
+                        a = np.array(a, dtype=mine.dtype, order="C")
+                    t._grad = t._new(TensorData._from_c_array(a))
                     return
             previous = _GradMode.enabled
             _GradMode.enabled = False
@@ -347,6 +385,7 @@ class _Trace:
         self.depth = 0
         self.steps: list[Record] = []
         self.backends: dict[int, Any] = {}  # slot -> backend of the tensor it holds
+        self.fresh: set[int] = set()  # slots of kernel results that own their memory
         self.slot_of: dict[int, int] = {}
         self.keep: list[Any] = []  # every slotted object, alive until the trace ends (ids)
         self.params = params
@@ -494,6 +533,8 @@ class _Trace:
                 refs.append(ref)
             slot = out if r is final and k == len(kernels) - 1 else self.new_slot(r)
             self.backends[slot] = c.backend
+            if r.base is None:
+                self.fresh.add(slot)
             where[id(r)] = slot
             steps.append((fn, refs, slot))
         if steps[-1][2] != out:
@@ -787,8 +828,17 @@ class Compiled:
             shape = _result_spec(tracer, result)
         finally:
             _trace.ACTIVE = None
-        kinds = _Kinds(tracer.backends)
-        steps = [step for record in tracer.steps for step in record.steps(kinds, tracer.ctx_used)]
+        kinds = _Kinds(tracer.backends, tracer.fresh)
+        records = tracer.steps
+        for i, record in enumerate(records):
+            for slot in record.reads():
+                kinds.last_read[slot] = i
+        for slot in _slots_in(shape):
+            kinds.last_read[slot] = len(records)
+        steps: list[Step] = []
+        for i, record in enumerate(records):
+            kinds.index = i
+            steps.extend(record.steps(kinds, tracer.ctx_used))
         build = _result_builder(kinds, shape)
         return result, _Program(steps, len(tracer.keep), inputs, build)
 
