@@ -169,22 +169,26 @@ def _slots_in(x: Any) -> list[int]:
     return []
 
 
-def _kernel_step(fn: Callable[..., Any], ins: list[Callable[[Vals], Any]], out: int) -> Step:
-    """``v[out] = fn(*arrays)``: one replayed array kernel."""
-    if len(ins) == 1:
-        (a,) = ins
+def _kernel_step(fn: Callable[..., Any], refs: list[Spec], kinds: _Kinds, out: int) -> Step:
+    """``v[out] = fn(*arrays)``: one replayed array kernel (slots holding arrays are read
+    directly, the rest through ``kinds.array``)."""
+    direct = [type(r) is int and kinds.kind.get(r, TENSOR) == ARRAY for r in refs]
+    slots = [r if type(r) is int else -1 for r in refs]
+    if len(refs) == 1 and direct[0]:
+        (i,) = slots
 
         def run1(v: Vals) -> None:
-            v[out] = fn(a(v))
+            v[out] = fn(v[i])
 
         return run1
-    if len(ins) == 2:
-        a, b = ins
+    if len(refs) == 2 and all(direct):
+        i, j = slots
 
         def run2(v: Vals) -> None:
-            v[out] = fn(a(v), b(v))
+            v[out] = fn(v[i], v[j])
 
         return run2
+    ins = [kinds.array(r) for r in refs]
 
     def run(v: Vals) -> None:
         v[out] = fn(*[f(v) for f in ins])
@@ -220,7 +224,7 @@ class _Forward:
         if self.kernels is not None and ctx_slot is None:
             out: list[Step] = []
             for fn, refs, slot in self.kernels:
-                out.append(_kernel_step(fn, [kinds.array(r) for r in refs], slot))
+                out.append(_kernel_step(fn, refs, kinds, slot))
                 kinds.kind[slot] = ARRAY
             return out
         forward, fetch, o = self.forward, kinds.args(self.specs), self.out

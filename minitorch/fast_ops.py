@@ -11,6 +11,7 @@ float32), wrapped as Tensors on the input's backend.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -181,6 +182,23 @@ def _matmul(x: Array, y: Array) -> Array:
     return _contiguous(np.matmul(x, y))
 
 
+@functools.cache
+def _kernel(vec: Callable[..., Array], form: int, contiguous: bool) -> Callable[..., Array]:
+    """The array kernel that ``minitorch.compile`` replays for one traced map or zip:
+    ``vec`` itself where its result was already C-contiguous (the same shapes give the
+    same layout on replay), reading a shape-(1,) operand as a scalar as the zip did
+    (``form`` 1: the second, 2: the first)."""
+    if form == 1:
+        f: Callable[..., Array] = lambda x, y: vec(x, y[0])  # noqa: E731
+    elif form == 2:
+        f = lambda x, y: vec(x[0], y)  # noqa: E731
+    else:
+        f = vec
+    if contiguous:
+        return f
+    return lambda *xs: _contiguous(f(*xs))
+
+
 def _reducer(reduce: Any, dim: int, start: float | None) -> Callable[[Array], Array]:
     """The array kernel of one reduction along ``dim`` (what ``minitorch.compile`` replays)."""
     if start is None:
@@ -197,17 +215,15 @@ class FastOps(TensorOps):
         vec = _MAP_TABLE.get(fn) or _generic_map(fn)
         name = getattr(fn, "__name__", "fn")
 
-        def run(x: Array) -> Array:
-            return _contiguous(vec(x))
-
         def _map(a: Tensor, out: Tensor | None = None, /) -> Tensor:
             x = a._tensor._array
-            r = vec(x)
+            raw = vec(x)
             if out is None:
-                r = _contiguous(r)
+                r = _contiguous(raw)
                 if _trace.KERNELS is not None:
-                    _trace.KERNELS.append((run, (x,), r))
+                    _trace.KERNELS.append((_kernel(vec, 0, r is raw), (x,), r))
                 return a._new(_from_c_array(r))  # _wrap, inlined
+            r = raw
             _check_map_out(name, a, out)
             np.copyto(out._tensor._array, r, casting="unsafe")
             return out
@@ -242,23 +258,22 @@ class FastOps(TensorOps):
 
             return _generic_zip_run
 
-        def run(x: Array, y: Array) -> Array:
-            if y.size == 1 and y.ndim == 1:  # y: a shape-(1,) constant such as `x * 2`
-                return _contiguous(vec(x, y[0]))  # NumPy scalar: no broadcasting cost
-            if x.size == 1 and x.ndim == 1:
-                return _contiguous(vec(x[0], y))
-            return _contiguous(vec(x, y))
-
         def _zip(a: Tensor, b: Tensor) -> Tensor:
             x = a._tensor._array
             y = b._tensor._array
             try:
-                r = run(x, y)
+                if y.size == 1 and y.ndim == 1:  # y: a shape-(1,) constant such as `x * 2`
+                    form, raw = 1, vec(x, y[0])  # NumPy scalar: no broadcasting cost
+                elif x.size == 1 and x.ndim == 1:
+                    form, raw = 2, vec(x[0], y)
+                else:
+                    form, raw = 0, vec(x, y)
             except ValueError:
                 _zip_shape(name, a, b)  # raises IndexingError naming both shapes
                 raise
+            r = _contiguous(raw)
             if _trace.KERNELS is not None:
-                _trace.KERNELS.append((run, (x, y), r))
+                _trace.KERNELS.append((_kernel(vec, form, r is raw), (x, y), r))
             return a._new(_from_c_array(r))  # _wrap, inlined
 
         return _zip
@@ -323,12 +338,13 @@ class FastOps(TensorOps):
         if x.ndim < 2 or y.ndim < 2:
             matmul_shape(a.shape, b.shape)
         try:
-            r = _contiguous(np.matmul(x, y))
+            raw = np.matmul(x, y)
         except ValueError:
             matmul_shape(a.shape, b.shape)
             raise
+        r = _contiguous(raw)
         if _trace.KERNELS is not None:
-            _trace.KERNELS.append((_matmul, (x, y), r))
+            _trace.KERNELS.append((np.matmul if r is raw else _matmul, (x, y), r))
         return a._new(_from_c_array(r))
 
 
