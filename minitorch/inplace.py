@@ -79,10 +79,10 @@ def check_target(t: Tensor, op: str) -> None:
         fn = h.last_fn
         if fn is None:
             raise RuntimeError(_leaf_message(op))
-        root = _versions.root(t._tensor._array)
+        root = id(_versions.root(t._tensor._array))
         rebased = t.unique_id in _versions.OLD_NODES  # its node is an op's, not a view
         for x in () if rebased else h.inputs:
-            if isinstance(x, Tensor) and x.history is not None and _storage_root(x) is root:
+            if isinstance(x, Tensor) and x.history is not None and _storage_root(x) == root:
                 raise RuntimeError(
                     f"{op}: in place on a view (made by {fn.__name__}) of a tensor that "
                     "requires grad is not supported. Use the out-of-place op (e.g. "
@@ -101,12 +101,12 @@ def check_target(t: Tensor, op: str) -> None:
         )
 
 
-def _storage_root(x: Tensor) -> Any:
-    """The array owning ``x``'s memory (None once freed), also for a graph node without values."""
+def _storage_root(x: Tensor) -> int:
+    """The id of the array owning ``x``'s memory, also for a graph node without values."""
     td = x._tensor
     if type(td) is _FreedData:
-        return td._root()
-    return _versions.root(td._array)
+        return td._root_id
+    return id(_versions.root(td._array))
 
 
 def _requires_grad(others: Sequence[Any]) -> bool:

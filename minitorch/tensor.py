@@ -183,46 +183,38 @@ def _short(v: Any) -> str:
 class _FreedData(TensorData):
     """The data of a graph node whose values backward does not need: shape and dtype only.
 
-    While anything still holds the values' array (the tensor the user keeps, a view of
-    it), they can be read through it; once it is freed, reading them raises
-    ``FreedValuesError`` naming the fix. ``_root`` (a weak reference to the array that
-    owns the memory) lets ``inplace`` tell whether a tensor is a view of this node.
+    Reading the values raises ``FreedValuesError`` naming the fix. ``_root_id`` is the id
+    of the array that owned the values' memory when the node was made, for ``inplace`` to
+    tell whether a tensor is a view of this node: the tensor made from the node's tensor
+    was made while that array lived, so its own root has the same id only if it is the same
+    array. Made per node with three fields (the hot path makes one per operation).
     """
 
-    __slots__ = ("_ref", "_root", "dtype")
+    __slots__ = ("_root_id", "dtype")
 
-    _ref: Callable[[], Any]
-    _root: Callable[[], Any]
+    _root_id: int
     dtype: np.dtype[Any]
-
-    @classmethod
-    def of(cls, td: TensorData) -> _FreedData:
-        """The shape-only stand-in of ``td`` (its values reachable while they live)."""
-        f = _new_object(cls)
-        arr = td._array
-        f.shape = td.shape
-        f.dims = td.dims
-        f.size = td.size
-        f.dtype = arr.dtype
-        f._storage_arr = None
-        f._shape_arr = None
-        f._strides_arr = None
-        f._ref = ref = _weakref(arr)
-        f._root = ref if arr.base is None else _weakref(_versions.root(arr))
-        return f
+    _storage_arr = None  # (class defaults standing in for TensorData's unset fields)
+    _shape_arr = None
+    _strides_arr = None
 
     @property  # read-only here: there are no values to set
     def _array(self) -> npt.NDArray[Any]:  # type: ignore[override]
-        arr = self._ref()
-        if arr is None:
-            raise FreedValuesError(
-                f"The values of this intermediate tensor (shape {self.shape}) were freed: a "
-                "graph keeps only what backward needs, not every intermediate's values. Keep "
-                "a reference to the tensor itself (e.g. `h = x * w`, then read `h`) to read "
-                "them later. (A Function whose backward reads `ctx.output` in a helper must "
-                "set `uses_output = True`.)"
-            )
-        return arr  # type: ignore[no-any-return]
+        raise FreedValuesError(
+            f"The values of this intermediate tensor (shape {self.shape}) were freed: a "
+            "graph keeps only what backward needs, not every intermediate's values. Keep "
+            "a reference to the tensor itself (e.g. `h = x * w`, then read `h`) to read "
+            "them. (A Function whose backward reads `ctx.output` in a helper must set "
+            "`uses_output = True`.)"
+        )
+
+    @property
+    def dims(self) -> int:  # type: ignore[override]
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:  # type: ignore[override]
+        return math.prod(self.shape)
 
     def __repr__(self) -> str:
         return f"TensorData(shape={self.shape}, dtype={self.dtype}, values freed)"
@@ -250,13 +242,19 @@ def node_of(t: Tensor) -> Tensor:
     s = t._node
     if s is _IS_NODE:
         return t
-    h = t.history
-    if isinstance(s, Tensor) and s.history is h:
-        return s
-    assert h is not None
+    h: Any = t.history
+    if s is not None and s.history is h:
+        return s  # type: ignore[no-any-return]
     s = _new_object(Tensor)
     td = t._tensor
-    s._tensor = td if getattr(h.last_fn, "uses_output", True) else _FreedData.of(td)
+    if h.last_fn.uses_output:
+        s._tensor = td
+    else:
+        f = s._tensor = _new_object(_FreedData)
+        f.shape = td.shape
+        arr = td._array
+        f.dtype = arr.dtype
+        f._root_id = id(arr if arr.base is None else _versions.root(arr))
     s.history = h
     s.backend = t.backend
     s._grad = None
