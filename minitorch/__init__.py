@@ -8,6 +8,7 @@ from . import datasets as _datasets_module
 from . import operators, scalar_functions
 from .autodiff import (
     Context,
+    FreedValuesError,
     GraphFreedError,
     Variable,
     backpropagate,
@@ -35,6 +36,7 @@ datasets = _datasets_module.datasets
 __all__ = [
     "SGD",
     "Context",
+    "FreedValuesError",
     "Graph",
     "GraphFreedError",
     "MathTest",

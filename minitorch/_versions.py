@@ -56,25 +56,44 @@ OLD_NODES: dict[int, list[Any]] = {}
 HOOKS: dict[int, dict[int, Any]] = {}
 """unique_id -> {handle id: hook} (``Tensor.register_hook``)."""
 
-RETAINS: set[int] = set()
-"""unique_ids of the non-leaves whose gradient is kept (``Tensor.retain_grad``)."""
+RETAINS: dict[int, weakref.ref[Any]] = {}
+"""unique_id of a non-leaf whose gradient is kept (``Tensor.retain_grad``) -> a weak
+reference to the tensor that receives it (the user's, not its graph node)."""
 
-_WATCHED: set[int] = set()
+_WATCHED: dict[int, set[int]] = {}
+"""unique_id -> ids of the live objects carrying it (a tensor and its graph nodes)."""
 
 
 def watch(t: Any) -> None:
-    """Drop ``t``'s entries in the registries above when ``t`` is garbage collected."""
+    """Drop the entries of ``t``'s ``unique_id`` in the registries above once ``t`` and
+    every graph node standing for it (``tensor.node_of``, which watches the nodes it makes
+    for a watched id) are garbage collected: a node in a live graph still needs them."""
     uid = t.unique_id
-    if uid not in _WATCHED:
-        _WATCHED.add(uid)
-        weakref.finalize(t, _forget, uid)
+    ids = _WATCHED.get(uid)
+    if ids is None:
+        ids = _WATCHED[uid] = set()
+    if id(t) not in ids:
+        ids.add(id(t))
+        weakref.finalize(t, _release, uid, id(t))
+    n = getattr(t, "_node", None)
+    if n is not None and getattr(n, "unique_id", None) == uid and id(n) not in ids:
+        ids.add(id(n))  # its cached graph node, made before it was watched
+        weakref.finalize(n, _release, uid, id(n))
+
+
+def _release(uid: int, oid: int) -> None:
+    ids = _WATCHED.get(uid)
+    if ids is not None:
+        ids.discard(oid)
+        if not ids:
+            _forget(uid)
 
 
 def _forget(uid: int) -> None:
     OLD_NODES.pop(uid, None)
     HOOKS.pop(uid, None)
-    RETAINS.discard(uid)
-    _WATCHED.discard(uid)
+    RETAINS.pop(uid, None)
+    _WATCHED.pop(uid, None)
 
 
 def switch_on(rebase: bool = False) -> None:

@@ -28,6 +28,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 __all__ = [
     "UNPACK_HINT",
     "Context",
+    "FreedValuesError",
     "GraphFreedError",
     "History",
     "ScalarHistory",
@@ -170,6 +171,11 @@ def grads_tuple(grads: Any) -> tuple[Any, ...]:
 
 class GraphFreedError(RuntimeError):
     """Backward reached a Function whose saved values were released by an earlier backward."""
+
+
+class FreedValuesError(RuntimeError):
+    """The values of a graph node were read after the tensor they belong to was freed (a
+    graph keeps only what backward needs)."""
 
 
 @dataclass(slots=True)

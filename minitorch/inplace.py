@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from . import _versions
 from .autodiff import Context, is_grad_enabled
-from .tensor import Tensor, _next_id
+from .tensor import Tensor, _FreedData, _next_id
 from .tensor_data import TensorData
 from .tensor_functions import Function, GetItem
 
@@ -79,14 +79,10 @@ def check_target(t: Tensor, op: str) -> None:
         fn = h.last_fn
         if fn is None:
             raise RuntimeError(_leaf_message(op))
-        root = _versions.root(t._tensor._array)
+        root = id(_versions.root(t._tensor._array))
         rebased = t.unique_id in _versions.OLD_NODES  # its node is an op's, not a view
         for x in () if rebased else h.inputs:
-            if (
-                isinstance(x, Tensor)
-                and x.history is not None
-                and _versions.root(x._tensor._array) is root
-            ):
+            if isinstance(x, Tensor) and x.history is not None and _storage_root(x) == root:
                 raise RuntimeError(
                     f"{op}: in place on a view (made by {fn.__name__}) of a tensor that "
                     "requires grad is not supported. Use the out-of-place op (e.g. "
@@ -103,6 +99,14 @@ def check_target(t: Tensor, op: str) -> None:
             f"{op}: several elements of this tensor share one memory location (it was "
             "broadcast/expanded), so an in-place write is ambiguous. .clone() it first."
         )
+
+
+def _storage_root(x: Tensor) -> int:
+    """The id of the array owning ``x``'s memory, also for a graph node without values."""
+    td = x._tensor
+    if type(td) is _FreedData:
+        return td._root_id
+    return id(_versions.root(td._array))
 
 
 def _requires_grad(others: Sequence[Any]) -> bool:
@@ -136,6 +140,7 @@ def write(
     old._grad = None
     old.unique_id = _next_id()
     old._name = t._name
+    old._node = None
     hooks = _versions.HOOKS.pop(t.unique_id, None)
     if hooks:  # hooks registered before the write see the gradient of the old value
         _versions.HOOKS[old.unique_id] = hooks

@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from itertools import count
 from typing import TYPE_CHECKING, Any
+from weakref import ref as _weakref
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +33,7 @@ import numpy.typing as npt
 from . import _fastpath, _trace, _versions
 from .autodiff import (
     UNPACK_HINT,
+    FreedValuesError,
     GraphFreedError,
     History,
     backpropagate,
@@ -45,7 +47,7 @@ from .tensor_ops import TensorBackend
 if TYPE_CHECKING:
     from .tensor_functions import Function
 
-__all__ = ["History", "Tensor"]
+__all__ = ["FreedValuesError", "History", "Tensor", "node_of"]
 
 _next_id = count(1).__next__
 _new_object = object.__new__
@@ -178,6 +180,93 @@ def _short(v: Any) -> str:
     return s if len(s) < 60 else s[:57] + "..."
 
 
+class _FreedData(TensorData):
+    """The data of a graph node whose values backward does not need: shape and dtype only.
+
+    Reading the values raises ``FreedValuesError`` naming the fix. ``_root_id`` is the id
+    of the array that owned the values' memory when the node was made, for ``inplace`` to
+    tell whether a tensor is a view of this node: the tensor made from the node's tensor
+    was made while that array lived, so its own root has the same id only if it is the same
+    array. Made per node with three fields (the hot path makes one per operation).
+    """
+
+    __slots__ = ("_root_id", "dtype")
+
+    _root_id: int
+    dtype: np.dtype[Any]
+    _storage_arr = None  # (class defaults standing in for TensorData's unset fields)
+    _shape_arr = None
+    _strides_arr = None
+
+    @property  # read-only here: there are no values to set
+    def _array(self) -> npt.NDArray[Any]:  # type: ignore[override]
+        raise FreedValuesError(
+            f"The values of this intermediate tensor (shape {self.shape}) were freed: a "
+            "graph keeps only what backward needs, not every intermediate's values. Keep "
+            "a reference to the tensor itself (e.g. `h = x * w`, then read `h`) to read "
+            "them. (A Function whose backward reads `ctx.output` in a helper must set "
+            "`uses_output = True`.)"
+        )
+
+    @property
+    def dims(self) -> int:  # type: ignore[override]
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:  # type: ignore[override]
+        return math.prod(self.shape)
+
+    def __repr__(self) -> str:
+        return f"TensorData(shape={self.shape}, dtype={self.dtype}, values freed)"
+
+
+class _NodeMark:
+    """The ``_node`` of a graph node itself: it stands for itself."""
+
+    __slots__ = ()
+    history = None
+
+
+_IS_NODE = _NodeMark()
+
+
+def node_of(t: Tensor) -> Tensor:
+    """The graph node that stands for the non-leaf ``t`` in its consumers' histories.
+
+    It shares ``t``'s ``unique_id``, ``history``, backend and name, so the engine walks
+    and differentiates it as it would ``t``, but not ``t``'s values unless the Function
+    that made ``t`` reads them in backward (``uses_output``, e.g. exp, sigmoid): so an
+    intermediate no user code holds is freed while the graph lives on. Made once per
+    history and cached on ``t`` (``Function.apply`` reads the cache first).
+    """
+    s = t._node
+    if s is _IS_NODE:
+        return t
+    h: Any = t.history
+    if s is not None and s.history is h:
+        return s  # type: ignore[no-any-return]
+    s = _new_object(Tensor)
+    td = t._tensor
+    if h.last_fn.uses_output:
+        s._tensor = td
+    else:
+        f = s._tensor = _new_object(_FreedData)
+        f.shape = td.shape
+        arr = td._array
+        f.dtype = arr.dtype
+        f._root_id = id(arr if arr.base is None else _versions.root(arr))
+    s.history = h
+    s.backend = t.backend
+    s._grad = None
+    s.unique_id = uid = t.unique_id
+    s._name = t._name
+    s._node = _IS_NODE
+    t._node = s
+    if _versions.on and uid in _versions._WATCHED:
+        _versions.watch(s)
+    return s
+
+
 def _check_key(key: Any, shape: tuple[int, ...]) -> Any:
     """A checked NumPy key (a tuple) for ``key`` (``indexing.normalize_key``)."""
     return normalize_key(key, shape)[0]
@@ -296,12 +385,14 @@ def _prepare_chain_rule(node: Tensor, h: History, d: Tensor) -> tuple[Tensor, An
     """The bookkeeping of ``chain_rule`` once ``_versions.on``: hooks, ``retain_grad``,
     version checks. Returns the gradient, what ``ctx.output`` is to be and the inputs."""
     d = _run_hooks(node, d)
-    if node.unique_id in _versions.RETAINS:
+    keeper = _versions.RETAINS.get(node.unique_id)
+    target = None if keeper is None else keeper()
+    if target is not None:  # the tensor the user holds (``node`` may be its graph node)
         kept = d  # a copy, unless it carries a graph (create_graph)
         if d.history is None:
             kept = node._new(TensorData._from_c_array(np.array(d._tensor._array, order="C")))
-        g = node._grad
-        node._grad = kept if g is None else g + kept
+        g = target._grad
+        target._grad = kept if g is None else g + kept
     fn = h.last_fn
     ctx: Any = h.ctx
     saved = ctx.saved_values
@@ -314,10 +405,12 @@ def _prepare_chain_rule(node: Tensor, h: History, d: Tensor) -> tuple[Tensor, An
                 if now != then:
                     raise RuntimeError(_modified_message(fn, v, f"saved tensor {i}", then, now))
     out: Any = node
-    now = _versions.version(node._tensor._array)
-    then = getattr(ctx, "output_version", 0)
-    if now != then:
-        out = _ModifiedOutput(_modified_message(fn, node, "the output", then, now))
+    td = node._tensor
+    if type(td) is not _FreedData:  # (a node without values: backward does not read them)
+        now = _versions.version(td._array)
+        then = getattr(ctx, "output_version", 0)
+        if now != then:
+            out = _ModifiedOutput(_modified_message(fn, node, "the output", then, now))
     return d, out, (_node_inputs(h) if _versions.rebased else h.inputs)
 
 
@@ -341,7 +434,7 @@ def _backward_to(
         raise RuntimeError(
             "backward(inputs=...): give a non-empty list of tensors that require grad."
         )
-    retained = {t.unique_id for t in targets if not t.is_leaf() and not t.retains_grad}
+    retained = {t.unique_id: _weakref(t) for t in targets if not t.is_leaf() and not t.retains_grad}
     _versions.switch_on()
     previous = _Only.ids
     _Only.ids = {t.unique_id for t in targets}
@@ -350,7 +443,8 @@ def _backward_to(
         out.backward(seed, retain_graph=retain_graph, create_graph=create_graph)
     finally:
         _Only.ids = previous
-        _versions.RETAINS.difference_update(retained)
+        for uid in retained:
+            _versions.RETAINS.pop(uid, None)
 
 
 class Tensor:
@@ -362,7 +456,16 @@ class Tensor:
     default backend is the NumPy one (``FastBackend``), dtype float64.
     """
 
-    __slots__ = ("__weakref__", "_grad", "_name", "_tensor", "backend", "history", "unique_id")
+    __slots__ = (
+        "__weakref__",
+        "_grad",
+        "_name",
+        "_node",
+        "_tensor",
+        "backend",
+        "history",
+        "unique_id",
+    )
 
     __array_ufunc__ = None
     """NumPy defers to the Tensor's reflected operators: ``np.float64(2) * t`` and
@@ -373,6 +476,9 @@ class Tensor:
     backend: TensorBackend
     _grad: Tensor | None
     unique_id: int
+    _node: Any
+    """The graph node standing for this tensor in the histories of its consumers (see
+    ``node_of``), made once and cached; ``_IS_NODE`` on a node itself; None until used."""
 
     def __init__(
         self,
@@ -391,6 +497,7 @@ class Tensor:
         self._grad = None
         self.unique_id = _next_id()
         self._name = name
+        self._node = None
 
     # -- construction helpers ----------------------------------------------------
     def _new(self, tensor_data: TensorData) -> Tensor:
@@ -402,6 +509,7 @@ class Tensor:
         t._grad = None
         t.unique_id = _next_id()
         t._name = None
+        t._node = None
         return t
 
     @staticmethod
@@ -456,7 +564,10 @@ class Tensor:
     @property
     def dtype(self) -> np.dtype[Any]:
         """float64 (default) or float32."""
-        return self._tensor._array.dtype
+        try:
+            return self._tensor._array.dtype
+        except FreedValuesError:  # a graph node whose values were freed keeps its dtype
+            return self._tensor.dtype
 
     @property
     def f(self) -> TensorBackend:
@@ -471,6 +582,9 @@ class Tensor:
     @name.setter
     def name(self, value: str) -> None:
         self._name = value
+        n = self._node
+        if isinstance(n, Tensor):  # the graph node drawn for it carries the name too
+            n._name = value
 
     @property
     def requires_grad(self) -> _Flag:
@@ -759,7 +873,7 @@ class Tensor:
                 "it. Make its inputs require grad (requires_grad=True) first."
             )
         if h.last_fn is not None:
-            _versions.RETAINS.add(self.unique_id)
+            _versions.RETAINS[self.unique_id] = _weakref(self)
             _versions.watch(self)
             _versions.switch_on()
 
@@ -1045,7 +1159,10 @@ class Tensor:
 
     # -- display -----------------------------------------------------------------------
     def __repr__(self) -> str:
-        body = self._tensor.to_string().replace("\n", "\n       ")
+        try:
+            body = self._tensor.to_string().replace("\n", "\n       ")
+        except FreedValuesError:  # a graph node whose values were freed
+            body = f"<values freed>, shape={self.shape}"
         extra = ""
         if self.dtype != np.float64:
             extra += f", dtype={self.dtype}"

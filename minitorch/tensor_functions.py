@@ -47,7 +47,7 @@ from . import _trace, _versions, operators
 from .autodiff import Context, History, grads_tuple, is_grad_enabled
 from .creation import from_numpy, ones, rand, tensor, zeros  # the course's place for them
 from .gradcheck import grad_central_difference, grad_check, gradcheck  # the course's names
-from .tensor import Tensor, _Param
+from .tensor import Tensor, _Param, node_of
 from .tensor_data import IndexingError, TensorData
 
 __all__ = [
@@ -171,7 +171,18 @@ class Function(_Explained):
 
     Subclasses define static ``forward(ctx, *inputs)`` and ``backward(ctx, grad)``;
     callers use ``Fn.apply(*inputs)``.
+
+    ``uses_output``: whether ``backward`` reads ``ctx.output`` (the result's values), so
+    that the graph keeps them. Found by looking for ``.output`` in ``backward``'s code when
+    the subclass does not set it; a backward that reads it only in a helper sets it.
     """
+
+    uses_output: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "uses_output" not in cls.__dict__:
+            cls.uses_output = _reads_output(cls.__dict__.get("backward", cls.backward))
 
     @classmethod
     def _forward(cls, ctx: Context, *inps: Any) -> Tensor:
@@ -211,19 +222,39 @@ class Function(_Explained):
             if type(c) is not Tensor or c.history is not None:
                 c = _constant_result(cls, c)
             return c
-        inputs: Sequence[Any] = vals
+        # The history records each non-leaf input by its graph node (``node_of``: no values
+        # unless its backward needs them), leaves and constants as they are.
+        inputs: Sequence[Any]
         needs: tuple[bool, ...]
         if len(vals) == 1:
             needs = _NEEDS_ONE
+            a = vals[0]
+            h = a.history
+            if h.last_fn is not None:
+                s = a._node
+                a = s if s is not None and s.history is h else node_of(a)
+            inputs = (a,)
         elif len(vals) == 2 and type(vals[0]) is Tensor and type(vals[1]) is Tensor:
-            needs = _NEEDS_TWO[vals[0].history is not None, vals[1].history is not None]
+            a, b = vals
+            h = a.history
+            hb = b.history
+            needs = _NEEDS_TWO[h is not None, hb is not None]
+            if h is not None and h.last_fn is not None:
+                s = a._node
+                a = s if s is not None and s.history is h else node_of(a)
+            if hb is not None and hb.last_fn is not None:
+                s = b._node
+                b = s if s is not None and s.history is hb else node_of(b)
+            inputs = (a, b)
         else:
             needs = tuple([isinstance(v, Tensor) and v.history is not None for v in vals])
             needs = _NEEDS.setdefault(needs, needs)  # one shared tuple per pattern
-            for v in vals:
-                if not isinstance(v, Tensor):
-                    inputs = [v if isinstance(v, Tensor) else _PARAM for v in vals]
-                    break
+            inputs = [
+                (v if v.history is None or v.history.last_fn is None else node_of(v))
+                if isinstance(v, Tensor)
+                else _PARAM
+                for v in vals
+            ]
         ctx = _new_object(TensorContext)
         ctx.saved_values = ()
         ctx.freed = False
@@ -247,6 +278,21 @@ class Function(_Explained):
         if _versions.on:
             _record_versions(ctx, c, vals)
         return c
+
+
+def _reads_output(backward: Any) -> bool:
+    """Whether the code of ``backward`` (or of a function defined in it) reads ``.output``."""
+    fn = getattr(backward, "__func__", backward)
+    code = getattr(fn, "__code__", None)
+    if code is None:  # not plain Python: keep the output, to be safe
+        return True
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        if "output" in c.co_names:
+            return True
+        stack.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    return False
 
 
 def _record_versions(ctx: TensorContext, c: Tensor, vals: Sequence[Any]) -> None:

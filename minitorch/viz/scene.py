@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..autodiff import topological_sort
+from ..autodiff import FreedValuesError, topological_sort
 
 __all__ = ["Edge", "Graph", "Labels", "Node", "Scene", "build_scene", "fmt", "given_name"]
 
@@ -73,7 +73,10 @@ def _number(x: float) -> str:
 def fmt(value: Any) -> str:
     """A value or derivative, short: 4 significant digits; tensors of up to 4 numbers listed."""
     if is_tensor(value):
-        flat = value.to_numpy().reshape(-1)
+        try:
+            flat = value.to_numpy().reshape(-1)
+        except FreedValuesError:  # an intermediate no one holds: the graph kept its shape
+            return f"tensor{tuple(value.shape)}"
         if flat.size > 4:
             return f"tensor{tuple(value.shape)}"
         numbers = [_number(float(a)) for a in flat]
