@@ -16,11 +16,15 @@ flags of the Modules the function reads) runs the function eagerly, as usual, wh
 ``_trace.ACTIVE`` is set. Every operation the function's own code performs becomes a step
 of a flat program over numbered slots:
 
-* a Function application (``Function.apply``): replayed as ``cls.forward(ctx, *inputs)``,
-  with a fresh context where the trace recorded a graph node;
-* a node's backward in ``backward()`` (``Tensor.chain_rule``): replayed as
-  ``cls.backward(ctx, d)`` with that step's context; the engine's own sums (a variable
-  reached along several paths) are Function applications;
+* a Function application (``Function.apply``): replayed as the NumPy kernels it ran
+  (``fast_ops``' maps, zips, reductions and ``matmul``, views, ``_kernel``s), on bare
+  arrays, when those explain its result from its inputs' arrays; else as
+  ``cls.forward(ctx, *inputs)``;
+* a node's backward in ``backward()`` (``Tensor.chain_rule``): a library Function's
+  formula is recorded as the operations it applies (flat); any other, or one that reads
+  an array its forward computed, is replayed as ``cls.backward(ctx, d)`` with the context
+  of its forward step (which then runs ``forward`` with a fresh context). The engine's own
+  sums (a variable reached along several paths) are Function applications;
 * a *live* call (``_trace.live``): the gradient a leaf accumulates, optimiser steps and
   ``zero_grad``, in-place writes, random draws (``rand``, dropout masks), helpers that read
   target values: replayed by calling the same function again on that call's tensors, so it
@@ -33,8 +37,9 @@ globals) are read as ``p.value`` at each step; any other tensor made outside the
 operations is a constant (its current contents are read on replay).
 
 **Replay.** Later calls with the same signature run the program: no graph, no topological
-sort, no Python bookkeeping per node beyond one call of the op's kernel. Results equal the
-eager ones (the same kernels run in the same order). Tensors returned are constants (no
+sort, no Tensor or context objects where kernels were recorded, one Python call per
+kernel. Results equal the eager ones (the same kernels run in the same order on the same
+layouts). Tensors returned are constants (no
 graph). The cache keeps ``cache_size`` programs (least recently used dropped).
 
 **Refused at trace time** (``CompileError``, naming the call and the fix): reading a traced
@@ -390,6 +395,7 @@ class _Trace:
         self.steps: list[Record] = []
         self.backends: dict[int, Any] = {}  # slot -> backend of the tensor it holds
         self.fresh: set[int] = set()  # slots of kernel results that own their memory
+        self.fresh_arrays: dict[int, int] = {}  # id(such an array) -> its slot
         self.slot_of: dict[int, int] = {}
         self.keep: list[Any] = []  # every slotted object, alive until the trace ends (ids)
         self.params = params
@@ -539,6 +545,11 @@ class _Trace:
             self.backends[slot] = c.backend
             if r.base is None:
                 self.fresh.add(slot)
+                self.fresh_arrays[id(r)] = slot
+            else:  # a view: the array it looks into must never become a gradient as is
+                owner = self.fresh_arrays.get(id(_root(r)))
+                if owner is not None:
+                    self.fresh.discard(owner)
             where[id(r)] = slot
             steps.append((fn, refs, slot))
         if steps[-1][2] != out:

@@ -141,7 +141,10 @@ class Linear(_Layer):
         flat = x.dims == 1
         if flat:
             x = x.contiguous().view(1, self.in_features)
-        out: Tensor = x @ self.weight.value.permute(1, 0)
+        w = self.weight.value
+        # x Wᵀ as (W xᵀ)ᵀ for a batch of rows: the same product, but ∂L/∂W = gᵀx comes out
+        # of backward as a fresh (out, in) array, not a transposed view needing a copy
+        out: Tensor = (w @ x.mT).mT if x.dims == 2 else x @ w.permute(1, 0)
         if self.bias is not None:
             out = out + self.bias.value
         return out.view(self.out_features) if flat else out
