@@ -49,12 +49,12 @@ def number(like: Tensor, b: float) -> Tensor:
         arr = np.array((b,), dtype=key[1])
         arr.flags.writeable = False
         c = like._new(TensorData._from_c_array(arr))
-        if _trace.ACTIVE is not None:  # minitorch.compile: a constant, not traced data
-            _trace.ACTIVE.constant(c)
         if b:  # zeros are not cached (0.0 == -0.0), nor NaNs (never found again)
             if len(_CONSTANTS) >= 256:
                 _CONSTANTS.clear()
             _CONSTANTS[key] = c
+    if _trace.ACTIVE is not None:  # minitorch.compile: a constant, not traced data
+        _trace.ACTIVE.constant(c)
     return c
 
 

@@ -403,6 +403,7 @@ class _Trace:
         self.roots: dict[int, int] = {}  # id(root array of a slotted tensor) -> slot
         self.data_slot: dict[int, int] = {}  # id(TensorData of a slotted tensor) -> slot
         self.constants: set[int] = set()  # ids of the number constants made while tracing
+        self.constant_arrays: dict[int, Any] = {}  # id(array) -> such a constant
         self.flattening = 0
         self.flat_ok = True
         self.ctx_used: set[int] = set()  # ctx slots a (whole) backward step reads
@@ -451,9 +452,15 @@ class _Trace:
     def constant(self, t: Any) -> None:
         self.keep.append(t)
         self.constants.add(id(t))
+        self.constant_arrays[id(t._tensor._array)] = t
 
     def is_traced(self, t: Any) -> bool:
-        return id(t) in self.slot_of or id(t) in self.params or t.history is not None
+        return (
+            id(t) in self.slot_of
+            or id(t._tensor) in self.data_slot
+            or id(t) in self.params
+            or t.history is not None
+        )
 
     def _slot_result(self, r: Any) -> tuple[tuple[int | None, int], ...]:
         """Slots for the tensors in a live call's result: (index in a tuple or None, slot)."""
@@ -538,8 +545,13 @@ class _Trace:
             refs = []
             for a in args:
                 ref = where.get(id(a))
-                if ref is None or type(ref) is tuple:
-                    return None  # an array the trace does not know: replay the Function
+                if ref is None:
+                    const = self.constant_arrays.get(id(a))
+                    if const is None:
+                        return None  # an array the trace does not know: replay the Function
+                    ref = _Const(const)
+                if type(ref) is tuple:
+                    return None
                 refs.append(ref)
             slot = out if r is final and k == len(kernels) - 1 else self.new_slot(r)
             self.backends[slot] = c.backend

@@ -917,7 +917,6 @@ class Tensor:
         """Forget the gradient (``.grad = None``); same as ``zero_grad_``."""
         self._grad = None
 
-    @_trace.live
     def detach(self) -> Tensor:
         """A constant sharing this tensor's data (and its version counter), cut from the graph."""
         return self._new(self._tensor)

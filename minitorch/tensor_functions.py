@@ -409,8 +409,13 @@ def _grads(ctx: Context, g: Any) -> tuple[Any, ...]:
 def _full_reduce(a: Tensor, reducer: Callable[[Tensor, int], Tensor]) -> Tensor:
     """Reduce every element of ``a`` to shape ``(1,)`` with a backend reduction."""
     if a.dims != 1:
-        a = a._new(TensorData._from_array(a._tensor._array.reshape(-1)))
+        a = _viewed(a, _flat)
     return reducer(a, 0)
+
+
+def _flat(x: Any) -> Any:
+    """``x`` as one dim (a view where the layout allows)."""
+    return x.reshape(-1)
 
 
 def _needs(ctx: Context, n: int) -> tuple[bool, ...]:
