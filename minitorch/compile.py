@@ -96,7 +96,16 @@ class _Const:
         self.v = v
 
 
-Spec = int | _Live | _Const | tuple[Any, ...]
+class _Grad:
+    """An argument read as ``leaf.grad`` at each step (a gradient the function reads)."""
+
+    __slots__ = ("leaf",)
+
+    def __init__(self, leaf: Any) -> None:
+        self.leaf = leaf
+
+
+Spec = int | _Live | _Const | _Grad | tuple[Any, ...]
 
 
 ARRAY, TENSOR = 0, 1
@@ -106,7 +115,10 @@ ARRAY, TENSOR = 0, 1
 class _Kinds:
     """Per slot: what it holds on replay and, for arrays, the backend to wrap them on."""
 
-    def __init__(self, backends: dict[int, Any], fresh: set[int]) -> None:
+    def __init__(
+        self, backends: dict[int, Any], fresh: set[int], params: dict[int, Parameter]
+    ) -> None:
+        self.params = params  # id(value) -> Parameter: values read live (see _Trace.call)
         self.kind: dict[int, int] = {}
         self.backends = backends
         self.fresh = fresh  # slots whose replayed array owns its memory (a kernel's result)
@@ -126,7 +138,13 @@ class _Kinds:
             return lambda v: p.value
         if type(spec) is _Const:
             c = spec.v
+            owner = self.params.get(id(c))
+            if owner is not None:  # a parameter's value replaced during the trace
+                return self.tensor(_Live(owner))
             return lambda v: c
+        if type(spec) is _Grad:
+            leaf = self.tensor(spec.leaf)
+            return lambda v: leaf(v)._grad
         assert type(spec) is tuple
         parts = [self.tensor(s) for s in spec[1]]
         kind = spec[0]
@@ -142,8 +160,14 @@ class _Kinds:
         if type(spec) is _Live:
             p = spec.p
             return lambda v: p.value._tensor._array
+        if type(spec) is _Grad:
+            leaf = self.tensor(spec.leaf)
+            return lambda v: leaf(v)._grad._tensor._array
         assert type(spec) is _Const
         c = spec.v
+        owner = self.params.get(id(c))
+        if owner is not None:
+            return self.array(_Live(owner))
         return lambda v: c._tensor._array
 
     def args(self, specs: tuple[Spec, ...]) -> Callable[[Vals], list[Any]]:
@@ -167,6 +191,8 @@ def _slots_in(x: Any) -> list[int]:
         return [x]
     if type(x) is _Result:
         return _slots_in(x.spec)
+    if type(x) is _Grad:
+        return _slots_in(x.leaf)
     if isinstance(x, dict):
         x = tuple(x.values())
     if type(x) in (tuple, list):
@@ -404,6 +430,7 @@ class _Trace:
         self.data_slot: dict[int, int] = {}  # id(TensorData of a slotted tensor) -> slot
         self.constants: set[int] = set()  # ids of the number constants made while tracing
         self.constant_arrays: dict[int, Any] = {}  # id(array) -> such a constant
+        self.grads: dict[int, _Grad] = {}  # id(a gradient user code read) -> where it lives
         self.flattening = 0
         self.flat_ok = True
         self.ctx_used: set[int] = set()  # ctx slots a (whole) backward step reads
@@ -431,6 +458,9 @@ class _Trace:
             s = self.data_slot.get(id(x._tensor))
             if s is not None:  # the same data as a slot's (a detached or stand-in node)
                 return s
+            g = self.grads.get(id(x))
+            if g is not None:
+                return g
             if x.unique_id < self.start_id or id(x) in self.constants:
                 return _Const(x)
             self.flat_ok = False  # a tensor made during the trace by code it did not record
@@ -449,6 +479,12 @@ class _Trace:
             self.flat_ok = False  # an array a backward formula computed: not a slot
         return _Const(x)
 
+    def read_grad(self, leaf: Tensor, g: Tensor) -> None:
+        """User code read ``leaf.grad`` (``g``): a later step taking ``g`` reads it live."""
+        if id(g) not in self.slot_of and id(g._tensor) not in self.data_slot:
+            self.keep.append(g)
+            self.grads[id(g)] = _Grad(self.spec(leaf))
+
     def constant(self, t: Any) -> None:
         self.keep.append(t)
         self.constants.add(id(t))
@@ -459,6 +495,7 @@ class _Trace:
             id(t) in self.slot_of
             or id(t._tensor) in self.data_slot
             or id(t) in self.params
+            or id(t) in self.grads
             or t.history is not None
         )
 
@@ -628,6 +665,9 @@ class _Trace:
         specs = tuple(self.spec(a) for a in args)
         kw = {k: self.spec(a) for k, a in kwargs.items()}
         mode = is_grad_enabled()
+        if args and isinstance(args[0], Parameter):  # Parameter.update: read it live from now
+            self.params.setdefault(id(args[0].value), args[0])
+            self.keep.append(args[0].value)
         self.depth += 1
         try:
             r = fn(*args, **kwargs)
@@ -855,7 +895,7 @@ class Compiled:
             shape = _result_spec(tracer, result)
         finally:
             _trace.ACTIVE = None
-        kinds = _Kinds(tracer.backends, tracer.fresh)
+        kinds = _Kinds(tracer.backends, tracer.fresh, tracer.params)
         records = tracer.steps
         for i, record in enumerate(records):
             for slot in record.reads():

@@ -630,7 +630,10 @@ class Tensor:
 
         May be assigned ``None`` or a Tensor of this tensor's shape.
         """
-        return self._grad
+        g = self._grad
+        if g is not None and _trace.ACTIVE is not None and not _trace.ACTIVE.depth:
+            _trace.ACTIVE.read_grad(self, g)  # type: ignore[attr-defined]  # compile: read live
+        return g
 
     @grad.setter
     @_trace.live

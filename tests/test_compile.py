@@ -4,6 +4,7 @@ cannot capture (issue 11)."""
 from __future__ import annotations
 
 import random
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -340,3 +341,43 @@ def test_a_replayed_mlp_step_builds_no_graph(monkeypatch: pytest.MonkeyPatch) ->
     loss = step(x, y)
     assert applied == []  # every operation replayed as its NumPy kernels
     assert loss.history is None and step.cache_info()["replays"] == 1
+
+
+def test_a_hand_written_update_reads_the_live_gradients() -> None:
+    ma, mb = _twins(_mlp)
+    x, y = _batches("mlp", np.random.default_rng(3), 1)[0]
+
+    def step(model: minitorch.Module, x: Any, y: Any) -> Any:
+        model.zero_grad()
+        loss = _classify(model, x, y)
+        loss.backward()
+        with minitorch.no_grad():
+            for p in model.parameters():
+                p.update(p.value - 0.1 * p.value.grad)  # the course's loop
+        return loss.detach()
+
+    compiled = minitorch.compile(lambda x, y: step(mb, x, y))
+    for i in range(5):
+        _same(step(ma, x, y).to_numpy(), compiled(x, y).to_numpy(), f"step {i}")
+        for pa, pb in zip(ma.parameters(), mb.parameters()):
+            _same(pa.value.to_numpy(), pb.value.to_numpy(), f"step {i}")
+    assert compiled.cache_info()["replays"] == 4
+
+
+def test_parameters_the_closure_scan_misses_are_still_read_live() -> None:
+    ma, mb = _twins(_mlp)
+    holder = types.SimpleNamespace(model=mb)  # an attribute of an object: not scanned
+    x, y = _batches("mlp", np.random.default_rng(4), 1)[0]
+
+    def step(model: Any, x: Any, y: Any) -> Any:
+        model.zero_grad()
+        loss = _classify(model, x, y)
+        loss.backward()
+        with minitorch.no_grad():
+            for p in model.parameters():
+                p.update(p.value - 0.1 * p.value.grad)
+        return loss.detach()
+
+    compiled = minitorch.compile(lambda x, y: step(holder.model, x, y))
+    for i in range(4):
+        _same(step(ma, x, y).to_numpy(), compiled(x, y).to_numpy(), f"step {i}")
