@@ -65,6 +65,7 @@ import numpy as np
 from . import _trace, _versions
 from .autodiff import _GradMode, grads_tuple, is_grad_enabled
 from .module import Module, Parameter
+from .optim import Optimizer
 from .tensor import Tensor, _next_id
 from .tensor_data import TensorData
 from .tensor_functions import _RECORDS_NOTHING, TensorContext
@@ -124,6 +125,20 @@ class _Kinds:
         self.fresh = fresh  # slots whose replayed array owns its memory (a kernel's result)
         self.last_read: dict[int, int] = {}  # slot -> the last record reading it
         self.index = 0  # the record being made into steps
+        self.private: set[int] = set()  # kernel results only kernels read: reusable buffers
+        self.meta: dict[int, tuple[Any, Any]] = {}
+        self.input_arrays: dict[int, int] = {}  # input slot -> slot of its array
+        self.preloaded: dict[int, int] = {}  # id(Parameter) -> slot of its value's array
+
+    def array_slot(self, spec: Spec) -> int | None:
+        """The slot holding ``spec``'s array itself on replay, if there is one."""
+        if type(spec) is int:
+            if self.kind.get(spec, TENSOR) == ARRAY:
+                return spec
+            return self.input_arrays.get(spec)
+        if type(spec) is _Live:
+            return self.preloaded.get(id(spec.p))
+        return None
 
     def tensor(self, spec: Spec) -> Callable[[Vals], Any]:
         """A function of the slots giving the Tensor (or value) ``spec`` stands for."""
@@ -203,8 +218,26 @@ def _slots_in(x: Any) -> list[int]:
 def _kernel_step(fn: Callable[..., Any], refs: list[Spec], kinds: _Kinds, out: int) -> Step:
     """``v[out] = fn(*arrays)``: one replayed array kernel (slots holding arrays are read
     directly, the rest through ``kinds.array``)."""
-    direct = [type(r) is int and kinds.kind.get(r, TENSOR) == ARRAY for r in refs]
-    slots = [r if type(r) is int else -1 for r in refs]
+    found = [kinds.array_slot(r) for r in refs]
+    direct = [s is not None for s in found]
+    slots = [-1 if s is None else s for s in found]
+    if out in kinds.private and (isinstance(fn, np.ufunc) or fn is np.matmul) and all(direct):
+        shape, dtype = kinds.meta[out]
+        buf = np.empty(shape, dtype)  # written in place on every replay (never escapes)
+        if len(slots) == 2:
+            i, j = slots
+
+            def run2_into(v: Vals) -> None:
+                v[out] = fn(v[i], v[j], out=buf)
+
+            return run2_into
+        if len(slots) == 1:
+            (i,) = slots
+
+            def run1_into(v: Vals) -> None:
+                v[out] = fn(v[i], out=buf)
+
+            return run1_into
     if len(refs) == 1 and direct[0]:
         (i,) = slots
 
@@ -323,7 +356,7 @@ class _Backward:
 class _Call:
     """A recorded live call: replayed by calling the function again."""
 
-    __slots__ = ("fn", "kw", "mode", "outs", "specs")
+    __slots__ = ("fn", "kw", "mode", "outs", "replaces", "specs")
 
     def __init__(
         self,
@@ -332,13 +365,17 @@ class _Call:
         kw: dict[str, Spec],
         mode: bool,
         outs: tuple[Any, ...],
+        replaces: bool = False,
     ) -> None:
         self.fn, self.specs, self.kw, self.mode, self.outs = fn, specs, kw, mode, outs
+        self.replaces = replaces  # may give a parameter a new value object (update, step)
 
     def reads(self) -> list[int]:
         return _slots_in((self.specs, tuple(self.kw.values())))
 
     def steps(self, kinds: _Kinds, used: set[int]) -> list[Step]:
+        if self.replaces:
+            kinds.preloaded.clear()  # from here on, parameters' arrays are read when used
         fn, mode, outs = self.fn, self.mode, self.outs
         fetch = kinds.args(self.specs)
         kw = {k: kinds.tensor(a) for k, a in self.kw.items()}
@@ -422,6 +459,8 @@ class _Trace:
         self.backends: dict[int, Any] = {}  # slot -> backend of the tensor it holds
         self.fresh: set[int] = set()  # slots of kernel results that own their memory
         self.fresh_arrays: dict[int, int] = {}  # id(such an array) -> its slot
+        self.view_of: dict[int, int] = {}  # slot of a view kernel's result -> its owner's
+        self.meta: dict[int, tuple[Any, Any]] = {}  # kernel result slot -> (shape, dtype)
         self.slot_of: dict[int, int] = {}
         self.keep: list[Any] = []  # every slotted object, alive until the trace ends (ids)
         self.params = params
@@ -592,6 +631,7 @@ class _Trace:
                 refs.append(ref)
             slot = out if r is final and k == len(kernels) - 1 else self.new_slot(r)
             self.backends[slot] = c.backend
+            self.meta[slot] = (r.shape, r.dtype)
             if r.base is None:
                 self.fresh.add(slot)
                 self.fresh_arrays[id(r)] = slot
@@ -599,6 +639,7 @@ class _Trace:
                 owner = self.fresh_arrays.get(id(_root(r)))
                 if owner is not None:
                     self.fresh.discard(owner)
+                    self.view_of[slot] = owner
             where[id(r)] = slot
             steps.append((fn, refs, slot))
         if steps[-1][2] != out:
@@ -665,6 +706,10 @@ class _Trace:
         specs = tuple(self.spec(a) for a in args)
         kw = {k: self.spec(a) for k, a in kwargs.items()}
         mode = is_grad_enabled()
+        replaces = bool(args) and (
+            isinstance(args[0], Parameter)
+            or (isinstance(args[0], Optimizer) and fn.__name__ != "zero_grad")
+        )
         if args and isinstance(args[0], Parameter):  # Parameter.update: read it live from now
             self.params.setdefault(id(args[0].value), args[0])
             self.keep.append(args[0].value)
@@ -673,25 +718,38 @@ class _Trace:
             r = fn(*args, **kwargs)
         finally:
             self.depth -= 1
-        self.steps.append(_Call(fn, specs, kw, mode, self._slot_result(r)))
+        self.steps.append(_Call(fn, specs, kw, mode, self._slot_result(r), replaces))
         return r
 
 
 class _Program:
     """One traced signature: the steps, where the arguments go, how to build the result."""
 
-    __slots__ = ("inputs", "n", "result", "steps")
+    __slots__ = ("arrays", "inputs", "n", "params", "result", "steps")
 
-    def __init__(self, steps: list[Step], n: int, inputs: list[int], result: Any) -> None:
+    def __init__(
+        self,
+        steps: list[Step],
+        n: int,
+        inputs: list[int],
+        result: Any,
+        arrays: list[int],
+        params: list[tuple[Parameter, int]],
+    ) -> None:
         self.steps = steps
         self.n = n
         self.inputs = inputs
         self.result = result
+        self.arrays = arrays  # per input, the slot of its array
+        self.params = params  # (parameter, slot of its value's array), read at the start
 
     def run(self, tensors: list[Tensor]) -> Any:
         v: Vals = [None] * self.n
-        for i, t in zip(self.inputs, tensors):
+        for i, a, t in zip(self.inputs, self.arrays, tensors):
             v[i] = t
+            v[a] = t._tensor._array
+        for p, k in self.params:
+            v[k] = p.value._tensor._array
         previous = _GradMode.enabled
         _GradMode.enabled = False  # what forward steps compute inside is not recorded
         try:
@@ -700,6 +758,23 @@ class _Program:
         finally:
             _GradMode.enabled = previous
         return self.result(v)
+
+
+def _private(records: list[Record], tracer: _Trace, shape: Any) -> set[int]:
+    """The fresh kernel results that only replayed kernels read (never a gradient, a
+    Tensor handed to other code, or the result, nor any view of them): their arrays can be
+    buffers written in place on every replay."""
+    escapes = set(_slots_in(shape))
+    for record in records:
+        lean = (
+            isinstance(record, _Forward)
+            and record.kernels is not None
+            and record.ctx_slot not in tracer.ctx_used
+        )
+        if not lean:
+            escapes.update(record.reads())
+    escapes.update(tracer.view_of[s] for s in list(escapes) if s in tracer.view_of)
+    return {s for s in tracer.fresh if s not in escapes and s not in tracer.view_of}
 
 
 def _result_spec(tracer: _Trace, r: Any) -> Any:
@@ -902,12 +977,22 @@ class Compiled:
                 kinds.last_read[slot] = i
         for slot in _slots_in(shape):
             kinds.last_read[slot] = len(records)
+        kinds.meta = tracer.meta
+        kinds.private = _private(records, tracer, shape)
+        n = len(tracer.keep)
+        arrays = list(range(n, n + len(inputs)))
+        kinds.input_arrays = dict(zip(inputs, arrays))
+        n += len(inputs)
+        seen = {id(p): p for p in tracer.params.values() if isinstance(p.value, Tensor)}
+        preload = [(p, n + k) for k, p in enumerate(seen.values())]
+        kinds.preloaded = {id(p): k for p, k in preload}
+        n += len(preload)
         steps: list[Step] = []
         for i, record in enumerate(records):
             kinds.index = i
             steps.extend(record.steps(kinds, tracer.ctx_used))
         build = _result_builder(kinds, shape)
-        return result, _Program(steps, len(tracer.keep), inputs, build)
+        return result, _Program(steps, n, inputs, build, arrays, preload)
 
     def cache_info(self) -> dict[str, Any]:
         """``{"traces": n, "replays": n, "cached": k}``."""
