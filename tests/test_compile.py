@@ -381,3 +381,29 @@ def test_parameters_the_closure_scan_misses_are_still_read_live() -> None:
     compiled = minitorch.compile(lambda x, y: step(holder.model, x, y))
     for i in range(4):
         _same(step(ma, x, y).to_numpy(), compiled(x, y).to_numpy(), f"step {i}")
+
+
+def test_results_and_gradients_of_one_call_survive_the_next() -> None:
+    w = minitorch.tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
+
+    @minitorch.compile
+    def f(x: minitorch.Tensor) -> tuple[minitorch.Tensor, minitorch.Tensor]:
+        w.grad = None
+        h = (x @ w).relu() * 2.0  # intermediates: replayed into reusable buffers
+        loss = (h * h).sum()
+        loss.backward()
+        return loss.detach(), h.detach()
+
+    kept = []
+    for k in range(4):
+        x = minitorch.tensor([[1.0 + k, 2.0], [0.5, -1.0 - k]])
+        loss, h = f(x)
+        kept.append((loss.to_numpy().copy(), h, w.grad))
+    for k, (loss_k, h, g) in enumerate(kept):
+        x = minitorch.tensor([[1.0 + k, 2.0], [0.5, -1.0 - k]])
+        ref_w = minitorch.tensor(w.to_numpy().tolist(), requires_grad=True)
+        ref_h = (x @ ref_w).relu() * 2.0
+        (ref_h * ref_h).sum().backward()
+        _same(h.to_numpy(), ref_h.to_numpy(), f"call {k}: h")
+        _same(g.to_numpy(), ref_w.grad.to_numpy(), f"call {k}: w.grad")
+        _same(loss_k, (ref_h * ref_h).sum().to_numpy(), f"call {k}: loss")
