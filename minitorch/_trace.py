@@ -38,6 +38,18 @@ class Tracer(Protocol):
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run ``fn(*args, **kwargs)`` now and record it as a step replayed by calling it."""
 
+    def apply(self, cls: Any, vals: tuple[Any, ...]) -> Any:
+        """Run ``cls.apply(*vals)`` now and record it (``Function.apply``)."""
+
+    def backward(self, fn: Any, ctx: Any, d: Any) -> Any:
+        """Run ``fn.backward(ctx, d)`` now and record it (``Tensor.chain_rule``)."""
+
+    def accumulate(self, leaf: Any, x: Any) -> None:
+        """Run ``leaf.accumulate_derivative(x)`` now and record it."""
+
+    def read_grad(self, leaf: Any, g: Any) -> None:
+        """Note that user code read ``leaf.grad`` (``g``): replays read it live."""
+
     def constant(self, t: Any) -> None:
         """Note that ``t``, made while tracing, is a constant (not made from traced data)."""
 

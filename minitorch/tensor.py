@@ -632,7 +632,7 @@ class Tensor:
         """
         g = self._grad
         if g is not None and _trace.ACTIVE is not None and not _trace.ACTIVE.depth:
-            _trace.ACTIVE.read_grad(self, g)  # type: ignore[attr-defined]  # compile: read live
+            _trace.ACTIVE.read_grad(self, g)  # minitorch.compile: read it live
         return g
 
     @grad.setter
@@ -686,7 +686,7 @@ class Tensor:
         Hooks (``register_hook``) see ``x`` first and may replace it.
         """
         if _trace.ACTIVE is not None and not _trace.ACTIVE.depth:  # minitorch.compile
-            _trace.ACTIVE.accumulate(self, x)  # type: ignore[attr-defined]
+            _trace.ACTIVE.accumulate(self, x)
             return
         h = self.history
         if h is None or h.last_fn is not None:
@@ -740,7 +740,7 @@ class Tensor:
         ctx.output = node  # type: ignore[attr-defined]  # this node, during backward only
         try:
             if _trace.ACTIVE is not None and not _trace.ACTIVE.depth:  # minitorch.compile
-                grads = _trace.ACTIVE.backward(fn, ctx, d_output)  # type: ignore[attr-defined]
+                grads = _trace.ACTIVE.backward(fn, ctx, d_output)
             else:
                 grads = fn.backward(ctx, d_output)  # Function._backward, inlined
         except (TypeError, AttributeError) as err:

@@ -210,7 +210,7 @@ class Function(_Explained):
         # field (no dataclass __init__ calls), and the all-Tensor case reuses ``vals``.
         c: Tensor
         if _trace.ACTIVE is not None and not _trace.ACTIVE.depth:  # minitorch.compile
-            return _trace.ACTIVE.apply(cls, vals)  # type: ignore[attr-defined,no-any-return]
+            return _trace.ACTIVE.apply(cls, vals)  # type: ignore[no-any-return]
         track = False
         if is_grad_enabled():
             for v in vals:
