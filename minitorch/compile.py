@@ -48,7 +48,8 @@ tensor, ``to_numpy()``, ``np.asarray(t)``), ``retain_grad()``, ``backward(create
 backward through a graph built before the call, returning a tensor whose graph has not been
 backpropagated, Scalars and arguments that are neither Tensors nor hashable values.
 Python side effects of the function (printing, appending to a list) happen at trace time
-only, as with ``jax.jit``.
+only, and Python numbers it reads are constants of the trace, as with ``jax.jit``: pass a
+changing number as an argument (a new value traces again).
 """
 
 from __future__ import annotations
