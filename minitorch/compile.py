@@ -761,6 +761,36 @@ class _Program:
         return self.result(v)
 
 
+_BIG = 4096
+"""Elements from which a slot is emptied after its last reader (small ones stay to the end:
+emptying costs a step, and their memory does not matter)."""
+
+
+def _dead_after(records: list[Record], kinds: _Kinds, tracer: _Trace) -> dict[int, list[int]]:
+    """Record index -> the big slots nothing reads after it (results are read at the end):
+    emptied there, so a replay frees its intermediates as eager code does and the allocator
+    reuses their memory (holding every one to the end costs fresh pages on every call)."""
+    dead: dict[int, list[int]] = {}
+    for slot, last in kinds.last_read.items():
+        if last >= len(records) or slot in kinds.private:
+            continue
+        obj = tracer.keep[slot]
+        size = obj._tensor.size if isinstance(obj, Tensor) else getattr(obj, "size", 0)
+        if isinstance(size, int) and size >= _BIG:
+            dead.setdefault(last, []).append(slot)
+    return dead
+
+
+def _free(slots: list[int]) -> Step:
+    """A step emptying ``slots``."""
+
+    def free(v: Vals) -> None:
+        for s in slots:
+            v[s] = None
+
+    return free
+
+
 def _private(records: list[Record], tracer: _Trace, shape: Any) -> set[int]:
     """The fresh kernel results that only replayed kernels read (never a gradient, a
     Tensor handed to other code, or the result, nor any view of them): their arrays can be
@@ -988,10 +1018,13 @@ class Compiled:
         preload = [(p, n + k) for k, p in enumerate(seen.values())]
         kinds.preloaded = {id(p): k for p, k in preload}
         n += len(preload)
+        dead = _dead_after(records, kinds, tracer)
         steps: list[Step] = []
         for i, record in enumerate(records):
             kinds.index = i
             steps.extend(record.steps(kinds, tracer.ctx_used))
+            if i in dead:
+                steps.append(_free(dead[i]))
         build = _result_builder(kinds, shape)
         return result, _Program(steps, n, inputs, build, arrays, preload)
 
