@@ -95,11 +95,19 @@ def _minitorch_model(size: int) -> layers.Sequential:
     )
 
 
+def _to_float32(model: layers.Sequential) -> None:
+    """Make every parameter float32, as torch's model is (``load_state_dict`` keeps the
+    parameters' float64 dtype): both libraries then compute in the same precision."""
+    for p in model.parameters():
+        p.update(minitorch.Tensor(np.asarray(p.value.to_numpy(), dtype=np.float32)))
+
+
 def minitorch_step(setup: Setup) -> Callable[[], float]:
     """A closure running one minitorch training step and returning its loss."""
     size = setup.x.shape[-1]
     model = _minitorch_model(size)
     model.load_state_dict({k: minitorch.Tensor(v) for k, v in setup.weights.items()})
+    _to_float32(model)
     opt = SGD(model.parameters(), lr=LR)
     x = minitorch.Tensor(setup.x)
     y = setup.y
@@ -186,6 +194,7 @@ def compiled_step(setup: Setup) -> Callable[[], float]:
     size = setup.x.shape[-1]
     model = _minitorch_model(size)
     model.load_state_dict({k: minitorch.Tensor(v) for k, v in setup.weights.items()})
+    _to_float32(model)
     opt = SGD(model.parameters(), lr=LR)
     x = minitorch.Tensor(setup.x)
     y = setup.y

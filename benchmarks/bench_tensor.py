@@ -651,24 +651,32 @@ def measure(
         v = attempt(lib, runs[lib])
         if lib in runs:
             res.values[lib].append(v)
-    for r in range(repeats):
-        order = list(runs)
-        order = order[r % len(order) :] + order[: r % len(order)]
-        for lib in order:
-            if lib not in runs:
-                continue
-            run = runs[lib]
-            gc.collect()
+    # The process holds every library's modules (torch alone: ~150k objects that each full
+    # collection a Python graph triggers would rescan); frozen, each library is timed as
+    # in a process of its own.
+    gc.collect()
+    gc.freeze()
+    try:
+        for r in range(repeats):
+            order = list(runs)
+            order = order[r % len(order) :] + order[: r % len(order)]
+            for lib in order:
+                if lib not in runs:
+                    continue
+                run = runs[lib]
+                gc.collect()
 
-            def timed(lib: str = lib, run: Run = run) -> float:
-                t0 = time.perf_counter()
-                for _ in range(block):
-                    res.values[lib].append(run())
-                return time.perf_counter() - t0
+                def timed(lib: str = lib, run: Run = run) -> float:
+                    t0 = time.perf_counter()
+                    for _ in range(block):
+                        res.values[lib].append(run())
+                    return time.perf_counter() - t0
 
-            took = attempt(lib, timed)
-            if took is not None:
-                res.seconds[lib].append(took / (block * w.units))
+                took = attempt(lib, timed)
+                if took is not None:
+                    res.seconds[lib].append(took / (block * w.units))
+    finally:
+        gc.unfreeze()
     check_agreement(w, res.values["minitorch"], res.values["torch"])
     for lib, ref, rtol in (
         ("minitorch compiled", "minitorch", w.eager_rtol),
