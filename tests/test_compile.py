@@ -69,6 +69,21 @@ def _lecture_loss(model: Any, x: minitorch.Tensor, s: minitorch.Tensor) -> Any:
     return -(model.score(x) * s).sigmoid().log().mean()
 
 
+def _train_step(
+    model: minitorch.Module, opt: Any, loss_fn: Callable[..., Any] = _classify
+) -> Callable[[Any, Any], Any]:
+    """The issue's training step: zero_grad, loss, backward, step; returns the loss."""
+
+    def step(x: Any, y: Any) -> Any:
+        opt.zero_grad()
+        loss = loss_fn(model, x, y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
 def _batches(kind: str, rng: np.random.Generator, n: int = 6) -> list[tuple[Any, Any]]:
     out = []
     for _ in range(n):
@@ -107,20 +122,8 @@ def test_replay_equals_eager_step_by_step(model_name: str, opt_name: str) -> Non
     ma, mb = _twins(make)
     oa, ob = OPTIMISERS[opt_name](ma.parameters()), OPTIMISERS[opt_name](mb.parameters())
 
-    def eager(x: Any, y: Any) -> Any:
-        oa.zero_grad()
-        loss = loss_fn(ma, x, y)
-        loss.backward()
-        oa.step()
-        return loss
-
-    @minitorch.compile
-    def compiled(x: Any, y: Any) -> Any:
-        ob.zero_grad()
-        loss = loss_fn(mb, x, y)
-        loss.backward()
-        ob.step()
-        return loss
+    eager = _train_step(ma, oa, loss_fn)
+    compiled = minitorch.compile(_train_step(mb, ob, loss_fn))
 
     batches = _batches(kind, np.random.default_rng(0))
     values_b = [p.value for p in mb.parameters()]
@@ -183,13 +186,7 @@ def test_learning_rate_changes_between_replays_take_effect() -> None:
     sa, sb = minitorch.StepLR(oa, step_size=1, gamma=0.5), minitorch.StepLR(ob, 1, gamma=0.5)
     x, y = _batches("mlp", np.random.default_rng(1), 1)[0]
 
-    @minitorch.compile
-    def step_b(x: Any, y: Any) -> Any:
-        ob.zero_grad()
-        loss = _classify(mb, x, y)
-        loss.backward()
-        ob.step()
-        return loss
+    step_b = minitorch.compile(_train_step(mb, ob))
 
     for i in range(4):
         oa.zero_grad()
@@ -318,15 +315,7 @@ def test_a_python_side_effect_runs_at_trace_time_only() -> None:
 
 def test_a_replayed_mlp_step_builds_no_graph(monkeypatch: pytest.MonkeyPatch) -> None:
     model = _mlp()
-    opt = minitorch.Adam(model.parameters(), lr=0.01)
-
-    @minitorch.compile
-    def step(x: Any, y: Any) -> Any:
-        opt.zero_grad()
-        loss = _classify(model, x, y)
-        loss.backward()
-        opt.step()
-        return loss
+    step = minitorch.compile(_train_step(model, minitorch.Adam(model.parameters(), lr=0.01)))
 
     x, y = _batches("mlp", np.random.default_rng(2), 1)[0]
     step(x, y)
