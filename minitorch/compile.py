@@ -818,7 +818,8 @@ def _result_spec(tracer: _Trace, r: Any) -> Any:
                 "minitorch.compile: the function returned a tensor that still carries a graph "
                 "(requires_grad, not backpropagated). A replay builds no graph, so a later "
                 "backward() from it could not work. Call backward() inside the compiled "
-                "function, or return `t.detach()`."
+                "function, return `t.detach()`, or, for inference, compute under "
+                "`with minitorch.no_grad():`."
             )
         return _Result(tracer.spec(r))
     if type(r) in (tuple, list):
