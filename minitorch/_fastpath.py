@@ -18,10 +18,17 @@ if it ever changes what a user can observe.
    ``test_leaf_gradients_never_share_memory``, ``test_gradient_held_elsewhere_is_copied``,
    ``test_fresh_gradient_is_kept_without_a_copy`` and
    ``test_gradient_is_not_a_view_of_the_output_gradient``.
+3. **The cyclic garbage collector paused during backward** (``BackwardPass``): a
+   recorded graph has no reference cycles (it is freed by reference counting alone), so
+   collections during the pass only rescan it. Off, the backward of the 100,000-op chain
+   on a 100x100 tensor takes ~0.28 s instead of ~0.20 s. The collector's previous state
+   is restored when the pass ends, also on an exception. Pinned by
+   ``test_backward_pauses_the_collector_and_restores_it``.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable
 from sys import getrefcount
@@ -68,17 +75,21 @@ class BackwardPass:
     first_id: float = math.inf
     """The first ``unique_id`` of the tensors made by the running pass (inf: none runs)."""
 
-    __slots__ = ("_previous",)
+    __slots__ = ("_collecting", "_previous")
 
     def __init__(self, next_id: Callable[[], int]) -> None:
         self._previous = BackwardPass.first_id
         BackwardPass.first_id = next_id() + 1
+        self._collecting = gc.isenabled()
 
     def __enter__(self) -> None:
-        return None
+        if self._collecting:
+            gc.disable()  # the graph is acyclic: collections would only rescan it
 
     def __exit__(self, *exc: object) -> None:
         BackwardPass.first_id = self._previous
+        if self._collecting:
+            gc.enable()
 
 
 def can_take(x: Tensor, leaf: Tensor) -> bool:

@@ -207,3 +207,32 @@ def test_zip_kernels_take_a_one_element_operand_on_either_side(fn: Any) -> None:
         want = simple(Tensor(a, backend=SimpleBackend), Tensor(b, backend=SimpleBackend))
         np.testing.assert_allclose(got, want.to_numpy(), rtol=1e-12)
         assert got.shape == np.broadcast_shapes(a.shape, b.shape)
+
+
+def test_backward_pauses_the_collector_and_restores_it() -> None:
+    seen: list[bool] = []
+    x = minitorch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0
+    y.register_hook(lambda g: seen.append(gc.isenabled()))
+    assert gc.isenabled()
+    y.sum().backward()
+    assert seen == [False] and gc.isenabled()
+
+    class Boom(minitorch.Function):
+        @staticmethod
+        def forward(ctx: Any, a: Any) -> Any:
+            return a.f.id_map(a)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        Boom.apply(x).sum().backward()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        (x * 2.0).sum().backward()
+        assert not gc.isenabled()  # a collector the user switched off stays off
+    finally:
+        gc.enable()
