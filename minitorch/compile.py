@@ -444,13 +444,6 @@ class _Accumulate:
 Record = _Forward | _Backward | _Call | _Accumulate
 
 
-def _root(a: Any) -> Any:
-    """The array that owns ``a``'s memory (``a`` itself unless it is a view)."""
-    while isinstance(getattr(a, "base", None), np.ndarray):
-        a = a.base
-    return a
-
-
 class _Trace:
     """The program being recorded while the function runs once eagerly."""
 
@@ -482,7 +475,7 @@ class _Trace:
         self.keep.append(obj)
         self.slot_of[id(obj)] = i
         if isinstance(obj, Tensor):
-            self.roots.setdefault(id(_root(obj._tensor._array)), i)
+            self.roots.setdefault(id(_versions.root(obj._tensor._array)), i)
             self.data_slot.setdefault(id(obj._tensor), i)
             self.backends[i] = obj.backend
         return i
@@ -506,7 +499,7 @@ class _Trace:
             self.flat_ok = False  # a tensor made during the trace by code it did not record
             if self.flattening:
                 return _Const(x)
-            if id(_root(x._tensor._array)) in self.roots:
+            if id(_versions.root(x._tensor._array)) in self.roots:
                 raise CompileError(
                     "minitorch.compile: a tensor was made from a traced tensor's data outside "
                     "the operations a trace records, so a replay would reuse its first values. "
@@ -562,7 +555,7 @@ class _Trace:
             if isinstance(obj, Tensor):
                 for table, key in (
                     (self.data_slot, id(obj._tensor)),
-                    (self.roots, id(_root(obj._tensor._array))),
+                    (self.roots, id(_versions.root(obj._tensor._array))),
                 ):
                     if table.get(key) == i:
                         del table[key]
@@ -637,7 +630,7 @@ class _Trace:
                 self.fresh.add(slot)
                 self.fresh_arrays[id(r)] = slot
             else:  # a view: the array it looks into must never become a gradient as is
-                owner = self.fresh_arrays.get(id(_root(r)))
+                owner = self.fresh_arrays.get(id(_versions.root(r)))
                 if owner is not None:
                     self.fresh.discard(owner)
                     self.view_of[slot] = owner
