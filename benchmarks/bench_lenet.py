@@ -102,24 +102,29 @@ def _to_float32(model: layers.Sequential) -> None:
         p.update(minitorch.Tensor(np.asarray(p.value.to_numpy(), dtype=np.float32)))
 
 
-def minitorch_step(setup: Setup) -> Callable[[], float]:
-    """A closure running one minitorch training step and returning its loss."""
-    size = setup.x.shape[-1]
-    model = _minitorch_model(size)
+def _minitorch_training(setup: Setup) -> tuple[Callable[[Any], Any], Any]:
+    """minitorch's LeNet with the setup's weights (float32), its SGD, and the training step
+    on a batch (forward, loss, backward, step; returns the loss), with the batch itself."""
+    model = _minitorch_model(setup.x.shape[-1])
     model.load_state_dict({k: minitorch.Tensor(v) for k, v in setup.weights.items()})
     _to_float32(model)
     opt = SGD(model.parameters(), lr=LR)
-    x = minitorch.Tensor(setup.x)
     y = setup.y
 
-    def step() -> float:
+    def train_step(x: minitorch.Tensor) -> minitorch.Tensor:
         loss = nn.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        return loss.item()
+        return loss
 
-    return step
+    return train_step, minitorch.Tensor(setup.x)
+
+
+def minitorch_step(setup: Setup) -> Callable[[], float]:
+    """A closure running one minitorch training step and returning its loss."""
+    step, x = _minitorch_training(setup)
+    return lambda: float(step(x).item())
 
 
 def torch_step(setup: Setup) -> Callable[[], float]:
@@ -191,21 +196,7 @@ def compiled_step(setup: Setup) -> Callable[[], float]:
     compile_ = getattr(minitorch, "compile", None)
     if compile_ is None:
         raise Unavailable("minitorch.compile does not exist in this minitorch")
-    size = setup.x.shape[-1]
-    model = _minitorch_model(size)
-    model.load_state_dict({k: minitorch.Tensor(v) for k, v in setup.weights.items()})
-    _to_float32(model)
-    opt = SGD(model.parameters(), lr=LR)
-    x = minitorch.Tensor(setup.x)
-    y = setup.y
-
-    def train_step(x: minitorch.Tensor) -> minitorch.Tensor:
-        loss = nn.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
+    train_step, x = _minitorch_training(setup)
     step = compile_(train_step)
     return lambda: float(step(x).item())
 

@@ -962,8 +962,10 @@ class Compiled:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _trace.ACTIVE is not None:  # inside another trace: its steps are recorded there
             return self.fn(*args, **kwargs)
-        if self._modules is None:
-            self._modules = _captured(self.fn)[1]
+        scan = None
+        if self._modules is None:  # the first call (or after clear()): it traces
+            scan = _captured(self.fn)
+            self._modules = scan[1]
         key = (
             _signature(args, kwargs),
             is_grad_enabled(),
@@ -975,7 +977,7 @@ class Compiled:
             self._cache.move_to_end(key)
             self.replays += 1
             return program.run(tensors)
-        result, program = self._trace(args, kwargs, tensors)
+        result, program = self._trace(args, kwargs, tensors, scan)
         self._cache[key] = program
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
@@ -983,9 +985,13 @@ class Compiled:
         return result
 
     def _trace(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], tensors: list[Tensor]
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        tensors: list[Tensor],
+        scan: tuple[list[Parameter], list[Module]] | None = None,
     ) -> tuple[Any, _Program]:
-        params, modules = _captured(self.fn)
+        params, modules = scan if scan is not None else _captured(self.fn)
         self._modules = modules
         tracer = _Trace({id(p.value): p for p in params if isinstance(p.value, Tensor)})
         inputs = [tracer.new_slot(t) for t in tensors]
