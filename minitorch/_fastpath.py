@@ -53,8 +53,11 @@ def number(like: Tensor, b: float) -> Tensor:
     key = (b, like._tensor._array.dtype, like.backend)
     c = _CONSTANTS.get(key)
     if c is None:
-        arr = np.array((b,), dtype=key[1])
-        arr.flags.writeable = False
+        if like.backend.xp is np:
+            arr = np.array((b,), dtype=key[1])
+            arr.flags.writeable = False
+        else:  # GPU arrays have no read-only flag; the constant is still never handed out
+            arr = like.backend.xp.array((b,), dtype=key[1])
         c = like._new(TensorData._from_c_array(arr))
         if b:  # zeros are not cached (0.0 == -0.0), nor NaNs (never found again)
             if len(_CONSTANTS) >= 256:
@@ -110,7 +113,7 @@ def can_take(x: Tensor, leaf: Tensor) -> bool:
         and td._storage_arr is None
         and arr.dtype == leaf._tensor._array.dtype
         and arr.flags.c_contiguous
-        and arr.flags.writeable
+        and getattr(arr.flags, "writeable", True)  # (a GPU array has no such flag)
         # holders: the engine's variable, accumulate_derivative's x, this x, getrefcount's
         and getrefcount(x) <= 4
         # the Tensor's slot, the local td, getrefcount's argument

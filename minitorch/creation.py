@@ -4,7 +4,9 @@ Sizes are given as in PyTorch (``zeros(2, 3)``, ``zeros((2, 3))``, ``zeros([2, 3
 ``zeros(size=(2, 3))``) or the course's way, with the backend as the second positional
 argument (``zeros((2, 3), backend)``): an int is a size, a ``TensorBackend`` is a backend.
 Every function takes ``dtype=`` (float64 by default, or float32), ``backend=`` (the NumPy
-``FastBackend`` by default) and ``requires_grad=``. Results are constants unless
+``FastBackend`` by default), ``device=`` (``"cpu"`` or ``"cuda"``, as in PyTorch; random
+values are drawn on the host, so a seed gives the same numbers on either) and
+``requires_grad=``. Results are constants unless
 ``requires_grad=True`` (then leaves).
 
 Randomness: every random number minitorch draws comes from Python's ``random``. ``rand``
@@ -24,7 +26,8 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _trace
-from .tensor import Tensor, _dtype
+from .devices import Device
+from .tensor import Tensor, _backend_for, _dtype
 from .tensor_data import TensorData
 from .tensor_ops import TensorBackend
 
@@ -120,11 +123,16 @@ def _size_args(
 
 
 def _make(
-    arr: npt.NDArray[Any], backend: TensorBackend | None, requires_grad: bool, dtype: Any
+    arr: npt.NDArray[Any],
+    backend: TensorBackend | None,
+    requires_grad: bool,
+    dtype: Any,
+    device: Any = None,
 ) -> Tensor:
+    """A tensor of the host array ``arr`` (moved to ``device`` or ``backend``'s device)."""
     dt = _dtype(dtype) or np.dtype(np.float64)
     td = TensorData._from_array(np.ascontiguousarray(arr, dtype=dt))
-    return Tensor(td, backend=backend, requires_grad=bool(requires_grad))
+    return Tensor(td, backend=backend, requires_grad=bool(requires_grad), device=device)
 
 
 def _filled(
@@ -135,11 +143,17 @@ def _filled(
     backend: TensorBackend | None,
     dtype: Any,
     requires_grad: bool,
+    device: Any,
 ) -> Tensor:
     given = {"backend": backend, "dtype": dtype}
     shape, o = _size_args(name, args, size, ("backend", "dtype"), given)
     dt = _dtype(o["dtype"]) or np.dtype(np.float64)
-    return _make(np.full(shape, value, dtype=dt), o["backend"], requires_grad, dt)
+    where = _device(o["backend"], device)
+    if where is not None and where.type != "cpu":  # made on the device, not copied there
+        arr = (o["backend"] or _backend_for(where)).xp.full(shape, value, dtype=dt)
+        td = TensorData._from_array(arr)
+        return Tensor(td, backend=o["backend"], requires_grad=bool(requires_grad), device=device)
+    return _make(np.full(shape, value, dtype=dt), o["backend"], requires_grad, dt, device)
 
 
 # ---------------------------------------------------------------------------
@@ -152,22 +166,27 @@ def tensor(
     backend: TensorBackend | None = None,
     requires_grad: bool = False,
     dtype: Any = None,
+    device: Any = None,
 ) -> Tensor:
     """A tensor from (nested) lists or tuples of numbers; the shape follows the nesting.
 
     ``tensor([[1, 2], [3, 4]])`` has shape (2, 2); ragged nesting raises a ValueError.
     """
-    return Tensor(ls, backend=backend, requires_grad=requires_grad, dtype=dtype)
+    return Tensor(ls, backend=backend, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
 def from_numpy(
-    array: Any, backend: TensorBackend | None = None, requires_grad: bool = False
+    array: Any,
+    backend: TensorBackend | None = None,
+    requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
-    """A tensor sharing memory with a float32/float64 NumPy array (other dtypes are copied)."""
+    """A tensor sharing memory with a float32/float64 NumPy array (other dtypes are copied;
+    so is the whole array when a GPU ``device`` is asked for)."""
     arr = np.asarray(array)
     if arr.dtype not in (np.float32, np.float64):
         arr = arr.astype(np.float64)
-    t = Tensor(TensorData._from_array(arr), backend=backend)
+    t = Tensor(TensorData._from_array(arr), backend=backend, device=device)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -184,9 +203,10 @@ def zeros(
     backend: TensorBackend | None = None,
     dtype: Any = None,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """Zeros: ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros((2, 3), backend)``."""
-    return _filled("zeros", args, size, 0.0, backend, dtype, requires_grad)
+    return _filled("zeros", args, size, 0.0, backend, dtype, requires_grad, device)
 
 
 def ones(
@@ -195,9 +215,10 @@ def ones(
     backend: TensorBackend | None = None,
     dtype: Any = None,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """Ones: ``ones(2, 3)``, ``ones((2, 3))`` or ``ones((2, 3), backend)``."""
-    return _filled("ones", args, size, 1.0, backend, dtype, requires_grad)
+    return _filled("ones", args, size, 1.0, backend, dtype, requires_grad, device)
 
 
 def empty(
@@ -206,9 +227,10 @@ def empty(
     backend: TensorBackend | None = None,
     dtype: Any = None,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """An "uninitialised" tensor, as in PyTorch; here always zeros (never stale memory)."""
-    return _filled("empty", args, size, 0.0, backend, dtype, requires_grad)
+    return _filled("empty", args, size, 0.0, backend, dtype, requires_grad, device)
 
 
 def full(
@@ -217,6 +239,7 @@ def full(
     backend: TensorBackend | None = None,
     dtype: Any = None,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """Every element ``fill_value``: ``full((2, 3), 1.5)``."""
     if not isinstance(fill_value, (int, float, np.number)) or isinstance(fill_value, bool):
@@ -227,7 +250,7 @@ def full(
             f"full(): size must be a tuple of ints, got {size!r}; e.g. full((2, 3), 1.5)."
         )
     shape = _check_dims("full", dims)
-    return _make(np.full(shape, float(fill_value)), backend, requires_grad, dtype)
+    return _make(np.full(shape, float(fill_value)), backend, requires_grad, dtype, device)
 
 
 def eye(
@@ -236,10 +259,26 @@ def eye(
     backend: TensorBackend | None = None,
     dtype: Any = None,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """The (n, m) identity matrix (m defaults to n): 1.0 on the diagonal, 0.0 elsewhere."""
     (rows, cols) = _check_dims("eye", (n, n if m is None else m))
-    return _make(np.eye(rows, cols), backend, requires_grad, dtype)
+    return _make(np.eye(rows, cols), backend, requires_grad, dtype, device)
+
+
+def _device(backend: TensorBackend | None, device: Any) -> Device | None:
+    """The device asked for: ``device``, else ``backend``'s (None: neither given)."""
+    if device is not None:
+        return Device(device)
+    return None if backend is None else backend.device
+
+
+def _like_backend(t: Tensor, backend: TensorBackend | None, device: Any) -> TensorBackend | None:
+    """The backend of a ``*_like`` result: the one given, else ``t``'s unless another device
+    is asked for."""
+    if backend is not None or device is None:
+        return backend or t.backend
+    return None
 
 
 def _like(t: Any, name: str) -> Tensor:
@@ -253,9 +292,10 @@ def zeros_like(
     dtype: Any = None,
     backend: TensorBackend | None = None,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """Zeros of ``t``'s shape (and, unless given, its dtype and backend)."""
-    return full_like(_like(t, "zeros_like"), 0.0, dtype, backend, requires_grad)
+    return full_like(_like(t, "zeros_like"), 0.0, dtype, backend, requires_grad, device)
 
 
 def ones_like(
@@ -263,9 +303,10 @@ def ones_like(
     dtype: Any = None,
     backend: TensorBackend | None = None,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """Ones of ``t``'s shape (and, unless given, its dtype and backend)."""
-    return full_like(_like(t, "ones_like"), 1.0, dtype, backend, requires_grad)
+    return full_like(_like(t, "ones_like"), 1.0, dtype, backend, requires_grad, device)
 
 
 def full_like(
@@ -274,11 +315,17 @@ def full_like(
     dtype: Any = None,
     backend: TensorBackend | None = None,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """``fill_value`` everywhere, in ``t``'s shape (and, unless given, dtype and backend)."""
     t = _like(t, "full_like")
     return full(
-        t.shape, fill_value, backend or t.backend, dtype or t.dtype, requires_grad=requires_grad
+        t.shape,
+        fill_value,
+        _like_backend(t, backend, device),
+        dtype or t.dtype,
+        requires_grad=requires_grad,
+        device=device,
     )
 
 
@@ -294,6 +341,7 @@ def arange(
     backend: TensorBackend | None = None,
     dtype: Any = None,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """start, start + step, … up to ``end`` (excluded): ``arange(5)``, ``arange(1, 2, 0.25)``.
 
@@ -311,7 +359,8 @@ def arange(
             f"arange(): upper bound and larger bound inconsistent with step sign: from "
             f"{start} to {end} by {step} never arrives; flip the sign of step."
         )
-    return _make(np.arange(start, end, step, dtype=np.float64), backend, requires_grad, dtype)
+    arr = np.arange(start, end, step, dtype=np.float64)
+    return _make(arr, backend, requires_grad, dtype, device)
 
 
 def linspace(
@@ -321,11 +370,12 @@ def linspace(
     backend: TensorBackend | None = None,
     dtype: Any = None,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
     if not _is_int(steps) or steps < 0:
         raise ValueError(f"linspace(): steps must be a non-negative int, got {steps!r}.")
-    return _make(np.linspace(start, end, int(steps)), backend, requires_grad, dtype)
+    return _make(np.linspace(start, end, int(steps)), backend, requires_grad, dtype, device)
 
 
 # ---------------------------------------------------------------------------
@@ -352,6 +402,7 @@ def rand(
     backend: TensorBackend | None = None,
     requires_grad: bool = False,
     dtype: Any = None,
+    device: Any = None,
 ) -> Tensor:
     """Uniform [0, 1) values from Python's ``random`` (reproducible after ``random.seed``).
 
@@ -361,7 +412,7 @@ def rand(
     shape, o = _size_args("rand", args, size, ("backend", "requires_grad", "dtype"), given)
     vals = [random.random() for _ in range(math.prod(shape))]
     arr = np.array(vals, dtype=np.float64).reshape(shape)
-    return _make(arr, o["backend"], o["requires_grad"], o["dtype"])
+    return _make(arr, o["backend"], o["requires_grad"], o["dtype"], device)
 
 
 @_trace.live
@@ -371,12 +422,13 @@ def randn(
     backend: TensorBackend | None = None,
     requires_grad: bool = False,
     dtype: Any = None,
+    device: Any = None,
 ) -> Tensor:
     """Standard normal values (mean 0, variance 1) from ``numpy_generator()``."""
     given = {"backend": backend, "requires_grad": requires_grad, "dtype": dtype}
     shape, o = _size_args("randn", args, size, ("backend", "requires_grad", "dtype"), given)
     arr = numpy_generator().standard_normal(shape)
-    return _make(arr, o["backend"], o["requires_grad"], o["dtype"])
+    return _make(arr, o["backend"], o["requires_grad"], o["dtype"], device)
 
 
 def rand_like(
@@ -384,11 +436,16 @@ def rand_like(
     dtype: Any = None,
     backend: TensorBackend | None = None,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """``rand`` in ``t``'s shape (and, unless given, its dtype and backend)."""
     t = _like(t, "rand_like")
     return rand(
-        t.shape, backend=backend or t.backend, dtype=dtype or t.dtype, requires_grad=requires_grad
+        t.shape,
+        backend=_like_backend(t, backend, device),
+        dtype=dtype or t.dtype,
+        requires_grad=requires_grad,
+        device=device,
     )
 
 
@@ -397,9 +454,14 @@ def randn_like(
     dtype: Any = None,
     backend: TensorBackend | None = None,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
     """``randn`` in ``t``'s shape (and, unless given, its dtype and backend)."""
     t = _like(t, "randn_like")
     return randn(
-        t.shape, backend=backend or t.backend, dtype=dtype or t.dtype, requires_grad=requires_grad
+        t.shape,
+        backend=_like_backend(t, backend, device),
+        dtype=dtype or t.dtype,
+        requires_grad=requires_grad,
+        device=device,
     )

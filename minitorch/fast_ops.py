@@ -1,24 +1,29 @@
-"""FastOps: the NumPy backend (ufuncs, reductions and BLAS ``matmul``; no JIT).
+"""FastOps: the array backend (ufuncs, reductions and BLAS ``matmul``; no JIT).
 
-Each known float function of ``operators`` (and the extras of ``tensor_ops``) has a
+The kernels are written once over an array namespace ``xp`` (``Kernels``): ``FastOps``
+runs them with NumPy on the CPU, ``CudaOps`` (``cuda_ops``) with CuPy on a GPU. Each known
+float function of ``operators`` (and the extras of ``tensor_ops``) has a
 vectorised twin in a lookup table, written to give exactly what ``SimpleOps`` gives
 (strict ``<``, exact ``==``, ``log(x + 1e-6)``, ``relu_back`` on ``x > 0``, ``is_close``
 at 1e-2, the overflow-free sigmoid). Any other Python float function still works, through
-a generic element-by-element path (``np.frompyfunc``), so ``map``/``zip``/``reduce`` accept
-lambdas too. Results are fresh C-contiguous arrays of the input's dtype (float64 or
+a generic element-by-element path (``np.frompyfunc``, on the host), so
+``map``/``zip``/``reduce`` accept lambdas too. Results are fresh C-contiguous arrays of the input's dtype (float64 or
 float32), wrapped as Tensors on the input's backend.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _trace, operators
+from .devices import same_device, to_host
 from .tensor_data import TensorData
 from .tensor_ops import (
     MapProto,
@@ -37,53 +42,191 @@ from .tensor_ops import (
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-__all__ = ["FastBackend", "FastOps"]
+__all__ = ["FastBackend", "FastOps", "Kernels", "kernels"]
 
 Array = npt.NDArray[Any]
 UFn = Callable[[Array], Array]
 BFn = Callable[[Array, Array], Array]
 
 
-def _sigmoid(x: Array) -> Array:
-    """σ(x) without overflow: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise.
+class Kernels:
+    """The vectorised kernels of one array namespace ``xp`` (NumPy, or CuPy on a GPU).
 
-    Both branches are ``exp(min(x, 0)) / (1 + exp(-|x|))``, computed without temporaries
-    beyond two buffers.
+    ``maps``, ``zips`` and ``reduces`` map each known float function to its array kernel.
+    Every kernel is written once, over ``xp``; the two namespaces differ only where noted
+    (a Python-function fallback runs on the host; NumPy's ufuncs reduce without a wrapper).
     """
-    if x.ndim == 0:  # a NumPy scalar (a shape-(1,) operand of a zip)
-        x = x.reshape(1)
-    e = np.abs(x)
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    e += 1.0
-    num = np.minimum(x, 0.0)
-    np.exp(num, out=num)
-    np.divide(num, e, out=num)
-    return num
+
+    def __init__(self, xp: ModuleType) -> None:
+        self.xp = xp
+        self.host = xp is np
+        self.maps: dict[Callable[..., float], UFn] = self._maps()
+        self.zips: dict[Callable[..., float], BFn] = self._zips()
+        self.contiguous: Callable[[Array], Array] = xp.ascontiguousarray
+        """``r`` itself when already C-contiguous (cheaper than reading ``r.flags``)."""
+
+    # -- the kernels ---------------------------------------------------------------
+    def sigmoid(self, x: Array) -> Array:
+        """σ(x) without overflow: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise.
+
+        Both branches are ``exp(min(x, 0)) / (1 + exp(-|x|))``, computed without
+        temporaries beyond two buffers.
+        """
+        xp = self.xp
+        if x.ndim == 0:  # a scalar (a shape-(1,) operand of a zip)
+            x = x.reshape(1)
+        e = xp.abs(x)
+        xp.negative(e, out=e)
+        xp.exp(e, out=e)
+        e += 1.0
+        num = xp.minimum(x, 0.0)
+        xp.exp(num, out=num)
+        xp.divide(num, e, out=num)
+        return num
+
+    def relu_back(self, x: Array, d: Array) -> Array:
+        """d where x > 0, else 0.
+
+        On the CPU a multiply by the mask is ~20x faster than ``where`` on large arrays;
+        where d holds inf or NaN that product would give NaN instead of 0, so those rare
+        cases take the exact ``where``. A GPU always takes ``where`` (one kernel, and no
+        check that would wait for the device).
+        """
+        xp = self.xp
+        dtype = xp.result_type(x.dtype, d.dtype)
+        if not self.host or not xp.isfinite(d).all():
+            return xp.where(x > 0, d, 0.0).astype(dtype, copy=False)
+        return xp.multiply(d, x > 0, dtype=dtype)
+
+    def copy(self, x: Array) -> Array:
+        return self.xp.array(x, copy=True, order="C")
+
+    def where_typed(self, cond: Array, a: Array, b: Array, like: tuple[Array, Array]) -> Array:
+        """``where(cond, a, b)`` in the dtype of the two operands ``like``."""
+        return self.xp.where(cond, a, b).astype(_bdtype(*like), copy=False)
+
+    def mask(self, m: Array, like: tuple[Array, Array]) -> Array:
+        """A boolean ``m`` as 1.0/0.0 in the dtype of the operands ``like``."""
+        return m.astype(_bdtype(*like))
+
+    def _maps(self) -> dict[Callable[..., float], UFn]:
+        xp = self.xp
+        return {
+            operators.neg: xp.negative,
+            operators.id: self.copy,
+            operators.sigmoid: self.sigmoid,
+            # fmax(0, x) is 0 for NaN and -0.0, like relu
+            operators.relu: lambda x: xp.fmax(0.0, x),
+            operators.log: lambda x: xp.log(x + operators.EPS),
+            operators.exp: xp.exp,
+            operators.inv: xp.reciprocal,
+            operators.tanh: xp.tanh,
+            nonzero: lambda x: (x != 0).astype(x.dtype),
+            operators.abs: xp.abs,
+            operators.sign: xp.sign,
+            operators.sqrt: _quiet(xp.sqrt),
+            operators.ln: _quiet(xp.log),
+        }
+
+    def _zips(self) -> dict[Callable[..., float], BFn]:
+        xp, mask, where = self.xp, self.mask, self.where_typed
+        return {
+            operators.add: xp.add,
+            operators.mul: xp.multiply,
+            sub: xp.subtract,
+            div: xp.divide,
+            pow: xp.power,
+            operators.lt: lambda a, b: mask(a < b, (a, b)),
+            operators.eq: lambda a, b: mask(a == b, (a, b)),
+            operators.is_close: lambda a, b: mask(xp.abs(a - b) < 1e-2, (a, b)),
+            operators.le: lambda a, b: mask(a <= b, (a, b)),
+            operators.max: lambda a, b: xp.where(a > b, a, b),
+            operators.min: lambda a, b: xp.where(a < b, a, b),
+            operators.clamp_min: lambda x, lo: where(x < lo, lo, x, (x, lo)),
+            operators.clamp_max: lambda x, hi: where(x > hi, hi, x, (x, hi)),
+            operators.relu_back: self.relu_back,
+            # The derivative formulas themselves, which are array-safe ...
+            operators.log_back: operators.log_back,
+            operators.inv_back: operators.inv_back,
+            operators.exp_out_back: operators.exp_out_back,
+            operators.sigmoid_out_back: operators.sigmoid_out_back,
+            operators.tanh_out_back: operators.tanh_out_back,
+            # ... and, for those given the input, the same formulas at the vectorised f(x).
+            operators.exp_back: lambda x, d: operators.exp_out_back(xp.exp(x), d),
+            operators.sigmoid_back: lambda x, d: operators.sigmoid_out_back(self.sigmoid(x), d),
+            operators.tanh_back: lambda x, d: operators.tanh_out_back(xp.tanh(x), d),
+        }
+
+    def reducer(self, fn: Callable[..., float], start: float) -> Callable[..., Array] | None:
+        """``r(x, dim)``: ``fn`` folded along ``dim`` from ``start``, kept with size 1
+        (None for a function without a vectorised fold).
+
+        NumPy folds with the ufunc's own ``reduce`` (positional arguments, no wrapper:
+        the hot path); other namespaces with ``sum``/``prod``/``max``/``min``.
+        """
+        xp = self.xp
+        ufunc, whole, identity = _REDUCE_TABLE.get(fn, (None, "", 0.0))
+        if ufunc is None:
+            return None
+        if self.host:
+            red: Any = getattr(np, ufunc).reduce  # (a, axis, dtype, out, keepdims[, initial])
+            if getattr(np, ufunc).identity == start:  # add from 0, mul from 1
+                return lambda x, d: red(x, d, None, None, True)
+            return lambda x, d: red(x, d, None, None, True, start)
+        fold = getattr(xp, whole)
+
+        def run(x: Array, d: int) -> Array:
+            if x.shape[d] == 0:  # an empty fold is its start (max and min have no identity)
+                shape = (*x.shape[:d], 1, *x.shape[d + 1 :])
+                return xp.full(shape, start, dtype=x.dtype)
+            r = fold(x, axis=d, keepdims=True)
+            return r if start == identity else _fold_from(xp, r, start, ufunc)
+
+        return run
+
+    # -- any Python float function, element by element (on the host) ------------------
+    def generic_map(self, fn: Callable[[float], float]) -> UFn:
+        """Element-by-element ``fn`` (any Python float function)."""
+        ufn = np.frompyfunc(lambda v: fn(float(v)), 1, 1)
+
+        def run(x: Array) -> Array:
+            h = to_host(x)
+            return self.xp.asarray(np.asarray(ufn(h), dtype=h.dtype).reshape(h.shape))
+
+        return run
+
+    def generic_zip(self, fn: Callable[[float, float], float]) -> BFn:
+        """Element-by-element binary ``fn`` with broadcasting."""
+        ufn = np.frompyfunc(lambda v, w: fn(float(v), float(w)), 2, 1)
+
+        def run(a: Array, b: Array) -> Array:
+            ha, hb = to_host(a), to_host(b)
+            shape = np.broadcast_shapes(ha.shape, hb.shape)
+            r = np.asarray(ufn(ha, hb), dtype=_bdtype(ha, hb)).reshape(shape)
+            return self.xp.asarray(r)
+
+        return run
+
+    def generic_reduce(
+        self, fn: Callable[[float, float], float], start: float
+    ) -> Callable[..., Array]:
+        """Element-by-element fold of ``fn`` along a dim."""
+        ufunc = np.frompyfunc(lambda acc, v: fn(float(acc), float(v)), 2, 1)
+
+        def run(x: Array, dim: int) -> Array:
+            h = to_host(x)
+            r = ufunc.reduce(h.astype(object), axis=dim, keepdims=True, initial=start)
+            return self.xp.asarray(np.asarray(r, dtype=h.dtype))
+
+        return run
 
 
-def _relu_back(x: Array, d: Array) -> Array:
-    """d where x > 0, else 0.
-
-    A multiply by the mask is ~20x faster than ``np.where`` on large arrays; where d holds
-    inf or NaN that product would give NaN instead of 0, so those rare cases take the
-    exact ``np.where`` path.
-    """
-    dtype = _bdtype(x, d)
-    if not np.isfinite(d).all():
-        return np.where(x > 0, d, 0.0).astype(dtype, copy=False)
-    return np.multiply(d, x > 0, dtype=dtype)
+def _fold_from(xp: ModuleType, r: Array, start: float, ufunc: str) -> Array:
+    """``r`` folded once more with the start value (``max(r, -inf)``, ``r + s`` ...)."""
+    return getattr(xp, ufunc)(r, xp.asarray(start, dtype=r.dtype))
 
 
-def _copy(x: Array) -> Array:
-    return np.array(x, copy=True, order="C")
-
-
-def _as(x: Array, like: Array) -> Array:
-    return x.astype(like.dtype, copy=False)
-
-
-def _bdtype(a: Array, b: Array) -> np.dtype[Any]:
+def _bdtype(a: Array, b: Array) -> Any:
     return np.result_type(a.dtype, b.dtype)
 
 
@@ -97,96 +240,36 @@ def _quiet(f: UFn) -> UFn:
     return run
 
 
-_MAP_TABLE: dict[Callable[..., float], UFn] = {
-    operators.neg: np.negative,
-    operators.id: _copy,
-    operators.sigmoid: _sigmoid,
-    operators.relu: lambda x: np.fmax(0.0, x),  # fmax(0, x) is 0 for NaN and -0.0, like relu
-    operators.log: lambda x: np.log(x + operators.EPS),
-    operators.exp: np.exp,
-    operators.inv: np.reciprocal,
-    operators.tanh: np.tanh,
-    nonzero: lambda x: _as(x != 0, x),
-    operators.abs: np.abs,
-    operators.sign: np.sign,
-    operators.sqrt: _quiet(np.sqrt),
-    operators.ln: _quiet(np.log),
-}
-
-_ZIP_TABLE: dict[Callable[..., float], BFn] = {
-    operators.add: np.add,
-    operators.mul: np.multiply,
-    sub: np.subtract,
-    div: np.divide,
-    pow: np.power,
-    operators.lt: lambda a, b: (a < b).astype(_bdtype(a, b)),
-    operators.eq: lambda a, b: (a == b).astype(_bdtype(a, b)),
-    operators.is_close: lambda a, b: (np.abs(a - b) < 1e-2).astype(_bdtype(a, b)),
-    operators.le: lambda a, b: (a <= b).astype(_bdtype(a, b)),
-    operators.max: lambda a, b: np.where(a > b, a, b),
-    operators.min: lambda a, b: np.where(a < b, a, b),
-    operators.clamp_min: lambda x, lo: np.where(x < lo, lo, x).astype(_bdtype(x, lo)),
-    operators.clamp_max: lambda x, hi: np.where(x > hi, hi, x).astype(_bdtype(x, hi)),
-    operators.relu_back: _relu_back,
-    # The derivative formulas themselves, which are array-safe ...
-    operators.log_back: operators.log_back,
-    operators.inv_back: operators.inv_back,
-    operators.exp_out_back: operators.exp_out_back,
-    operators.sigmoid_out_back: operators.sigmoid_out_back,
-    operators.tanh_out_back: operators.tanh_out_back,
-    # ... and, for those given the input, the same formulas at the vectorised f(x).
-    operators.exp_back: lambda x, d: operators.exp_out_back(np.exp(x), d),
-    operators.sigmoid_back: lambda x, d: operators.sigmoid_out_back(_sigmoid(x), d),
-    operators.tanh_back: lambda x, d: operators.tanh_out_back(np.tanh(x), d),
-}
-
-_REDUCE_TABLE: dict[Callable[..., float], np.ufunc] = {
-    operators.add: np.add,
-    operators.mul: np.multiply,
-    operators.max: np.maximum,
-    operators.min: np.minimum,
+_REDUCE_TABLE: dict[Callable[..., float], tuple[str, str, float]] = {
+    # fn: (ufunc, whole-array fold, the ufunc's identity)
+    operators.add: ("add", "sum", 0.0),
+    operators.mul: ("multiply", "prod", 1.0),
+    operators.max: ("maximum", "max", -math.inf),
+    operators.min: ("minimum", "min", math.inf),
 }
 
 
-def _generic_map(fn: Callable[[float], float]) -> UFn:
-    """Element-by-element ``fn`` (any Python float function)."""
-    ufn = np.frompyfunc(lambda v: fn(float(v)), 1, 1)
-
-    def run(x: Array) -> Array:
-        return np.asarray(ufn(x), dtype=x.dtype).reshape(x.shape)
-
-    return run
+@functools.cache
+def kernels(xp: ModuleType) -> Kernels:
+    """The kernels of namespace ``xp``, built once."""
+    return Kernels(xp)
 
 
-def _generic_zip(fn: Callable[[float, float], float]) -> BFn:
-    """Element-by-element binary ``fn`` with broadcasting."""
-    ufn = np.frompyfunc(lambda v, w: fn(float(v), float(w)), 2, 1)
-
-    def run(a: Array, b: Array) -> Array:
-        shape = np.broadcast_shapes(a.shape, b.shape)
-        return np.asarray(ufn(a, b), dtype=_bdtype(a, b)).reshape(shape)
-
-    return run
-
-
-_contiguous = np.ascontiguousarray  # r itself when already C-contiguous (cheaper than r.flags)
+_HOST = kernels(np)
 _from_c_array = TensorData._from_c_array
 
 
 def _wrap(like: Tensor, r: Array) -> Tensor:
     """A constant Tensor on ``like``'s backend holding the fresh result ``r``."""
-    return like._new(_from_c_array(_contiguous(r)))
-
-
-def _matmul(x: Array, y: Array) -> Array:
-    return _contiguous(np.matmul(x, y))
+    return like._new(_from_c_array(like.backend.ops.kernels().contiguous(r)))
 
 
 @functools.cache
-def _kernel(vec: Callable[..., Array], form: int, contiguous: bool) -> Callable[..., Array]:
+def _kernel(vec: Callable[..., Array], form: int, contiguous: Any) -> Callable[..., Array]:
     """The array kernel that ``minitorch.compile`` replays for one traced map or zip:
-    ``vec`` itself where its result was already C-contiguous (the same shapes give the
-    same layout on replay), reading a shape-(1,) operand as a scalar as the zip did
+    ``vec`` itself where its result was already C-contiguous (``contiguous`` is True; the
+    same shapes give the same layout on replay), else ``vec`` made contiguous by the
+    function ``contiguous``; a shape-(1,) operand is read as a scalar as the zip did
     (``form`` 1: the second, 2: the first)."""
     if form == 1:
         f: Callable[..., Array] = lambda x, y: vec(x, y[0])  # noqa: E731
@@ -194,59 +277,68 @@ def _kernel(vec: Callable[..., Array], form: int, contiguous: bool) -> Callable[
         f = lambda x, y: vec(x[0], y)  # noqa: E731
     else:
         f = vec
-    if contiguous:
+    if contiguous is True:
         return f
-    return lambda *xs: _contiguous(f(*xs))
+    return lambda *xs: contiguous(f(*xs))
 
 
-def _reducer(reduce: Any, dim: int, start: float | None) -> Callable[[Array], Array]:
+def _reducer(reduce: Callable[..., Array], dim: int, contiguous: Any) -> Callable[[Array], Array]:
     """The array kernel of one reduction along ``dim`` (what ``minitorch.compile`` replays)."""
-    if start is None:
-        return lambda x: _contiguous(reduce(x, dim, None, None, True))
-    return lambda x: _contiguous(reduce(x, dim, None, None, True, start))
+    return lambda x: contiguous(reduce(x, dim))
 
 
 class FastOps(TensorOps):
-    """NumPy kernels: ufuncs for maps and zips, ``ufunc.reduce``, BLAS ``matmul``."""
+    """Array kernels over a namespace: ufuncs for maps and zips, folds for reductions,
+    BLAS ``matmul``. ``FastOps`` computes with NumPy on the CPU; ``CudaOps`` (``cuda_ops``)
+    is this same class over CuPy."""
 
-    @staticmethod
-    def map(fn: Callable[[float], float]) -> MapProto:
+    @classmethod
+    def kernels(cls) -> Kernels:
+        """The kernels of this backend's array namespace (NumPy here)."""
+        return kernels(cls.namespace())
+
+    @classmethod
+    def map(cls, fn: Callable[[float], float]) -> MapProto:
         """Elementwise ``fn``: ``f(a, out=None)`` (``a`` broadcasts into ``out``)."""
-        vec = _MAP_TABLE.get(fn) or _generic_map(fn)
+        k = cls.kernels()
+        vec = k.maps.get(fn) or k.generic_map(fn)
         name = getattr(fn, "__name__", "fn")
+        contiguous = k.contiguous
+        copyto = k.xp.copyto
 
         def _map(a: Tensor, out: Tensor | None = None, /) -> Tensor:
             x = a._tensor._array
             raw = vec(x)
             if out is None:
-                r = _contiguous(raw)
+                r = contiguous(raw)
                 if _trace.KERNELS is not None:
-                    _trace.KERNELS.append((_kernel(vec, 0, r is raw), (x,), r))
+                    _trace.KERNELS.append((_kernel(vec, 0, r is raw or contiguous), (x,), r))
                 return a._new(_from_c_array(r))  # _wrap, inlined
-            r = raw
             _check_map_out(name, a, out)
-            np.copyto(out._tensor._array, r, casting="unsafe")
+            copyto(out._tensor._array, raw, casting="unsafe")
             return out
 
         return _map
 
-    @staticmethod
-    def cmap(fn: Callable[[float], float]) -> Callable[[Tensor, Tensor], Tensor]:
+    @classmethod
+    def cmap(cls, fn: Callable[[float], float]) -> Callable[[Tensor, Tensor], Tensor]:
         """Elementwise ``fn`` into a given ``out``."""
-        f = FastOps.map(fn)
+        f = cls.map(fn)
 
         def _cmap(a: Tensor, out: Tensor) -> Tensor:
             return f(a, out)
 
         return _cmap
 
-    @staticmethod
-    def zip(fn: Callable[[float, float], float]) -> Callable[[Tensor, Tensor], Tensor]:
+    @classmethod
+    def zip(cls, fn: Callable[[float, float], float]) -> Callable[[Tensor, Tensor], Tensor]:
         """Elementwise binary ``fn`` over ``shape_broadcast(a.shape, b.shape)``."""
-        vec = _ZIP_TABLE.get(fn)
+        k = cls.kernels()
+        vec = k.zips.get(fn)
         name = getattr(fn, "__name__", "fn")
+        contiguous = k.contiguous
         if vec is None:
-            generic = _generic_zip(fn)
+            generic = k.generic_zip(fn)
 
             def _generic_zip_run(a: Tensor, b: Tensor) -> Tensor:
                 try:
@@ -254,7 +346,7 @@ class FastOps(TensorOps):
                 except ValueError:
                     _zip_shape(name, a, b)
                     raise
-                return _wrap(a, r)
+                return a._new(_from_c_array(contiguous(r)))
 
             return _generic_zip_run
 
@@ -263,88 +355,76 @@ class FastOps(TensorOps):
             y = b._tensor._array
             try:
                 if y.size == 1 and y.ndim == 1:  # y: a shape-(1,) constant such as `x * 2`
-                    form, raw = 1, vec(x, y[0])  # NumPy scalar: no broadcasting cost
+                    form, raw = 1, vec(x, y[0])  # a scalar: no broadcasting cost
                 elif x.size == 1 and x.ndim == 1:
                     form, raw = 2, vec(x[0], y)
                 else:
                     form, raw = 0, vec(x, y)
-            except ValueError:
+            except (ValueError, TypeError):
                 _zip_shape(name, a, b)  # raises IndexingError naming both shapes
+                same_device(name, a, b)  # raises DeviceError naming both devices
                 raise
-            r = _contiguous(raw)
+            r = contiguous(raw)
             if _trace.KERNELS is not None:
-                _trace.KERNELS.append((_kernel(vec, form, r is raw), (x, y), r))
+                _trace.KERNELS.append((_kernel(vec, form, r is raw or contiguous), (x, y), r))
             return a._new(_from_c_array(r))  # _wrap, inlined
 
         return _zip
 
-    @staticmethod
+    @classmethod
     def reduce(
-        fn: Callable[[float, float], float], start: float = 0.0
+        cls, fn: Callable[[float, float], float], start: float = 0.0
     ) -> Callable[[Tensor, int], Tensor]:
         """Fold ``fn`` along ``dim`` from ``start``; ``dim`` is kept with size 1."""
-        ufunc = _REDUCE_TABLE.get(fn)
+        k = cls.kernels()
         name = getattr(fn, "__name__", "fn")
-        if ufunc is None:
-            ufunc = np.frompyfunc(lambda acc, v: fn(float(acc), float(v)), 2, 1)
+        reduce = k.reducer(fn, start)
+        contiguous = k.contiguous
+        if reduce is None:
+            generic = k.generic_reduce(fn, start)
 
             def _generic(a: Tensor, dim: int) -> Tensor:
                 d = _check_dim(name, a, dim)
-                arr = a._tensor._array
-                assert ufunc is not None
-                r = ufunc.reduce(arr.astype(object), axis=d, keepdims=True, initial=start)
-                return _wrap(a, np.asarray(r, dtype=arr.dtype))
+                return a._new(_from_c_array(contiguous(generic(a._tensor._array, d))))
 
             return _generic
 
-        reduce: Any = ufunc.reduce  # positional arguments: (a, axis, dtype, out, keepdims[, start])
-        if ufunc.identity == start:  # add from 0, mul from 1: no explicit start needed
-
-            def _reduce(a: Tensor, dim: int) -> Tensor:
-                x = a._tensor._array
-                try:
-                    r = _contiguous(reduce(x, dim, None, None, True))
-                except (ValueError, TypeError):
-                    _check_dim(name, a, dim)
-                    raise
-                if _trace.KERNELS is not None:
-                    _trace.KERNELS.append((_reducer(reduce, dim, None), (x,), r))
-                return a._new(_from_c_array(r))
-
-            return _reduce
-
-        def _reduce_from(a: Tensor, dim: int) -> Tensor:
+        def _reduce(a: Tensor, dim: int) -> Tensor:
             x = a._tensor._array
             try:
-                r = _contiguous(reduce(x, dim, None, None, True, start))
-            except (ValueError, TypeError):
+                r = contiguous(reduce(x, dim))
+            except (ValueError, TypeError, IndexError):
                 _check_dim(name, a, dim)
                 raise
             if _trace.KERNELS is not None:
-                _trace.KERNELS.append((_reducer(reduce, dim, start), (x,), r))
+                _trace.KERNELS.append((_reducer(reduce, dim, contiguous), (x,), r))
             return a._new(_from_c_array(r))
 
-        return _reduce_from
+        return _reduce
 
-    @staticmethod
-    def matrix_multiply(a: Tensor, b: Tensor) -> Tensor:
+    @classmethod
+    def matrix_multiply(cls, a: Tensor, b: Tensor) -> Tensor:
         """``a @ b`` over the last two dims, batch dims broadcast; 2-D @ 2-D gives 2-D.
 
         ``(B, n, m) @ (B or 1, m, p) -> (B, n, p)``. Mismatched shapes raise
         ``IndexingError`` naming both.
         """
+        k = cls.kernels()
         x = a._tensor._array
         y = b._tensor._array
         if x.ndim < 2 or y.ndim < 2:
             matmul_shape(a.shape, b.shape)
+        matmul = k.xp.matmul
         try:
-            raw = np.matmul(x, y)
-        except ValueError:
+            raw = matmul(x, y)
+        except (ValueError, TypeError):
             matmul_shape(a.shape, b.shape)
+            same_device("matmul", a, b)
             raise
-        r = _contiguous(raw)
+        contiguous = k.contiguous
+        r = contiguous(raw)
         if _trace.KERNELS is not None:
-            _trace.KERNELS.append((np.matmul if r is raw else _matmul, (x, y), r))
+            _trace.KERNELS.append((_kernel(matmul, 0, r is raw or contiguous), (x, y), r))
         return a._new(_from_c_array(r))
 
 

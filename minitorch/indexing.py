@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .devices import namespace, to_host
 from .tensor_data import IndexingError
 
 __all__ = ["full_index", "is_full_index", "normalize_key"]
@@ -205,7 +206,7 @@ def _classify(key: Any, k: Any) -> _Entry:
     from .tensor import Tensor  # here: tensor.py imports this module
 
     if isinstance(k, Tensor):  # covers dims decided by its position (_tensor_entry)
-        return _Entry("tensor", k._tensor._array, -1)
+        return _Entry("tensor", to_host(k._tensor._array), -1)  # checked on the host
     raise IndexingError(
         f"Index {_show(key)}: {type(k).__name__} entries are not supported; a tensor index "
         f"is made of {_KINDS}."
@@ -225,6 +226,15 @@ def _tensor_entry(key: Any, arr: np.ndarray[Any, Any], covered: tuple[int, ...])
             f"the value {bad}. Round it first, or compare (t > 0) for a mask."
         )
     return _Entry("ints", arr.astype(np.int64), 1)
+
+
+def for_array(key: tuple[Any, ...], arr: Any) -> tuple[Any, ...]:
+    """``key`` (checked, with NumPy index arrays) ready to index ``arr``: on a GPU its index
+    arrays are copied to the device (CuPy indexes with device arrays only)."""
+    if isinstance(arr, np.ndarray):
+        return key
+    xp = namespace(arr)
+    return tuple(xp.asarray(k) if isinstance(k, np.ndarray) else k for k in key)
 
 
 def normalize_key(key: Any, shape: tuple[int, ...]) -> tuple[tuple[Any, ...], bool]:

@@ -29,6 +29,8 @@ import numpy.typing as npt
 
 from . import _versions
 from .autodiff import Context, is_grad_enabled
+from .devices import same_device
+from .indexing import for_array
 from .tensor import Tensor, _FreedData, _next_id
 from .tensor_data import TensorData
 from .tensor_functions import Function, GetItem
@@ -48,8 +50,9 @@ class SetItem(Function):
     @staticmethod
     def forward(ctx: Context, a: Tensor, v: Tensor, key: Any) -> Tensor:
         ctx.save_for_backward(key)
-        out = np.array(a._tensor._array, order="C")
-        out[key] = v._tensor._array
+        arr = a._tensor._array
+        out = a.backend.xp.array(arr, order="C")
+        out[for_array(key, arr)] = v._tensor._array
         return a._new(TensorData._from_c_array(out))
 
     @staticmethod
@@ -134,7 +137,7 @@ def write(
         _versions.bump(arr)
         return t
     old = _new_object(Tensor)  # the node t was until now, with a copy of its values
-    old._tensor = TensorData._from_c_array(np.array(arr, order="C"))
+    old._tensor = TensorData._from_c_array(t.backend.xp.array(arr, order="C"))
     old.history = t.history
     old.backend = t.backend
     old._grad = None
@@ -154,7 +157,7 @@ def write(
             f"{op}: the result has shape {r.shape}, which does not fit the tensor's shape "
             f"{t.shape} (an in-place op cannot change the shape); use the out-of-place op."
         )
-    np.copyto(arr, r._tensor._array)
+    t.backend.xp.copyto(arr, r._tensor._array)
     n = _versions.bump(arr)
     _versions.switch_on(rebase=True)
     _versions.OLD_NODES.setdefault(t.unique_id, []).append(old)
@@ -167,7 +170,10 @@ def write(
 
 def check_fits(t: Tensor, op: str, other: Any) -> None:
     """Raise when ``other`` does not broadcast to ``t``'s shape (the result must keep it)."""
-    if isinstance(other, (Tensor, np.ndarray)):
+    if isinstance(other, Tensor):
+        same_device(op, t, other)
+        shape = other.shape
+    elif isinstance(other, np.ndarray):
         shape = other.shape
     else:
         return

@@ -22,6 +22,7 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from .autodiff import Context
+from .devices import same_device
 from .tensor import Tensor
 from .tensor_data import IndexingError, TensorData
 from .tensor_functions import BroadcastTo, Function, GetItem, Permute, Sum, _ints
@@ -156,7 +157,8 @@ class Flip(Function):
         ds = _ints(dims)
         ctx.save_for_backward(ds)
         key = tuple(slice(None, None, -1) if d in ds else slice(None) for d in range(a.dims))
-        return a._new(TensorData._from_array(np.ascontiguousarray(a._tensor._array[key])))
+        xp = a.backend.xp
+        return a._new(TensorData._from_array(xp.ascontiguousarray(a._tensor._array[key])))
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
@@ -175,7 +177,7 @@ class Repeat(Function):
     def forward(ctx: Context, a: Tensor, sizes: Any) -> Tensor:
         reps = _ints(sizes)
         ctx.save_for_backward(a.shape, reps)
-        return a._new(TensorData._from_array(np.tile(a._tensor._array, reps)))
+        return a._new(TensorData._from_array(a.backend.xp.tile(a._tensor._array, reps)))
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
@@ -200,7 +202,9 @@ class Cat(Function):
         ts: list[Tensor] = list(args[:-1])
         d = int(args[-1])
         ctx.save_for_backward(tuple(t.shape[d] for t in ts), d)
-        arr = np.concatenate([t._tensor._array for t in ts], axis=d)
+        for t in ts[1:]:
+            same_device("cat", ts[0], t)
+        arr = ts[0].backend.xp.concatenate([t._tensor._array for t in ts], axis=d)
         return ts[0]._new(TensorData._from_array(arr))
 
     @staticmethod

@@ -30,7 +30,7 @@ from weakref import ref as _weakref
 import numpy as np
 import numpy.typing as npt
 
-from . import _fastpath, _trace, _versions
+from . import _fastpath, _trace, _versions, devices
 from .autodiff import (
     UNPACK_HINT,
     FreedValuesError,
@@ -39,8 +39,9 @@ from .autodiff import (
     backpropagate,
     grads_tuple,
 )
+from .devices import CPU, Device, DeviceError, same_device
 from .fast_ops import FastBackend
-from .indexing import is_full_index, normalize_key
+from .indexing import for_array, is_full_index, normalize_key
 from .tensor_data import IndexingError, Storage, TensorData, UserShape, UserStrides, shape_broadcast
 from .tensor_ops import TensorBackend
 
@@ -138,6 +139,44 @@ def _dtype(dtype: Any) -> np.dtype[Any] | None:
     return dt
 
 
+def _copy(arr: Any, dtype: Any = None) -> Any:
+    """A C-contiguous copy of ``arr`` on its own device (in ``dtype`` if given)."""
+    if isinstance(arr, np.ndarray):
+        return np.array(arr, dtype=dtype, order="C")
+    return devices.namespace(arr).array(arr, dtype=dtype, order="C")
+
+
+def _backend_for(device: Device) -> TensorBackend:
+    """The backend that ``device`` means: NumPy on the CPU, CuPy on a GPU."""
+    if device.type == "cpu":
+        return FastBackend
+    from .cuda_ops import cuda_backend
+
+    return cuda_backend()
+
+
+def _place(
+    td: TensorData, backend: TensorBackend | None, device: Any
+) -> tuple[TensorData, TensorBackend]:
+    """``td`` on the device of ``backend`` or ``device`` (moved if it is elsewhere), and the
+    backend; with neither given, the backend of the device already holding the data."""
+    here = devices.device_of(td._array)
+    if device is not None:
+        where = Device(device)
+        if backend is None:
+            backend = _backend_for(where)
+        elif backend.device != where:
+            raise DeviceError(
+                f"Tensor: backend {backend} computes on {backend.device}, not on the asked "
+                f"device {where}; give one of them."
+            )
+    elif backend is None:
+        backend = _backend_for(here)
+    if backend.device != here:
+        td = TensorData._from_array(devices.move(td._array, backend.device))
+    return td, backend
+
+
 def _to_data(v: Any, dtype: np.dtype[Any] | None) -> TensorData:
     """TensorData for a number, nested lists, a NumPy array, a TensorData or a Tensor."""
     if isinstance(v, TensorData):
@@ -145,7 +184,11 @@ def _to_data(v: Any, dtype: np.dtype[Any] | None) -> TensorData:
             return v
         return TensorData._from_array(v._array.astype(dtype))
     if isinstance(v, Tensor):
-        return TensorData._from_array(np.array(v._tensor._array, dtype=dtype or v.dtype))
+        arr = v._tensor._array
+        return TensorData._from_array(devices.namespace(arr).array(arr, dtype=dtype or v.dtype))
+    if devices.is_device_array(v):
+        dt = dtype or (v.dtype if v.dtype in _FLOATS else np.dtype(np.float64))
+        return TensorData._from_array(devices.namespace(v).array(v, dtype=dt, order="C"))
     if isinstance(v, np.ndarray):
         dt = dtype or (v.dtype if v.dtype in _FLOATS else np.dtype(np.float64))
         return TensorData._from_array(np.array(v, dtype=dt, order="C"))
@@ -277,7 +320,8 @@ def _as_gradient(fn: Any, inp: Tensor, g: Any) -> Tensor:
     if isinstance(g, Tensor):
         return g
     if isinstance(g, numbers.Real) and not isinstance(g, bool):
-        return inp._new(TensorData._from_array(np.full(inp.shape, g, dtype=inp.dtype)))
+        full = inp.backend.xp.full(inp.shape, g, dtype=inp.dtype)
+        return inp._new(TensorData._from_array(full))
     raise TypeError(
         f"{fn.__name__}.backward returned a {type(g).__name__} for an input; "
         "expected a Tensor (or 0.0 for a parameter argument)."
@@ -390,7 +434,7 @@ def _prepare_chain_rule(node: Tensor, h: History, d: Tensor) -> tuple[Tensor, An
     if target is not None:  # the tensor the user holds (``node`` may be its graph node)
         kept = d  # a copy, unless it carries a graph (create_graph)
         if d.history is None:
-            kept = node._new(TensorData._from_c_array(np.array(d._tensor._array, order="C")))
+            kept = node._new(TensorData._from_c_array(_copy(d._tensor._array)))
         g = target._grad
         target._grad = kept if g is None else g + kept
     fn = h.last_fn
@@ -488,12 +532,20 @@ class Tensor:
         backend: TensorBackend | None = None,
         requires_grad: bool = False,
         dtype: Any = None,
+        device: Any = None,
     ) -> None:
         if isinstance(back, bool):  # Tensor(data, True): PyTorch's positional requires_grad
             requires_grad, back = back, None
-        self._tensor = _to_data(v, _dtype(dtype))
+        td = _to_data(v, _dtype(dtype))
+        if (
+            device is None
+            and type(td._array) is np.ndarray
+            and (backend is None or backend.device is CPU)
+        ):
+            self._tensor, self.backend = td, FastBackend if backend is None else backend
+        else:
+            self._tensor, self.backend = _place(td, backend, device)
         self.history = _LEAF if requires_grad and back is None else back
-        self.backend = FastBackend if backend is None else backend
         self._grad = None
         self.unique_id = _next_id()
         self._name = name
@@ -523,7 +575,9 @@ class Tensor:
         return Tensor(TensorData(storage, tuple(shape), strides), backend=backend)
 
     def _type_(self, backend: TensorBackend) -> None:
-        """Move this tensor to ``backend`` (in place)."""
+        """Move this tensor to ``backend`` (in place; its data too, if on another device)."""
+        if backend.device != self.backend.device:
+            self._tensor = TensorData._from_array(devices.move(self._tensor._array, backend.device))
         self.backend = backend
 
     def _ensure_tensor(self, b: Any) -> Tensor:
@@ -708,7 +762,7 @@ class Tensor:
         elif _fastpath.can_take(x, self):
             self._grad = x  # a fresh gradient nobody else holds: no copy needed
         else:
-            arr = np.array(x._tensor._array, dtype=self._tensor._array.dtype, order="C")
+            arr = _copy(x._tensor._array, self._tensor._array.dtype)
             self._grad = self._new(TensorData._from_c_array(arr))
 
     def chain_rule(self, d_output: Tensor) -> list[tuple[Tensor, Tensor]]:
@@ -826,7 +880,8 @@ class Tensor:
                     f"has shape {self.shape}. Reduce it first (e.g. .sum()) or pass "
                     f"grad_output of shape {self.shape}."
                 )
-            seed = self._new(TensorData._from_array(np.ones(self.shape, dtype=self.dtype)))
+            ones = self.backend.xp.ones(self.shape, dtype=self.dtype)
+            seed = self._new(TensorData._from_array(ones))
             if _trace.ACTIVE is not None:
                 _trace.ACTIVE.constant(seed)  # minitorch.compile: not traced data
         else:
@@ -841,9 +896,8 @@ class Tensor:
                 )
             if seed.shape != self.shape:
                 if seed.size == 1:
-                    seed = self._new(
-                        TensorData._from_array(np.full(self.shape, seed.item(), dtype=self.dtype))
-                    )
+                    full = self.backend.xp.full(self.shape, seed.item(), dtype=self.dtype)
+                    seed = self._new(TensorData._from_array(full))
                 else:
                     raise IndexingError(
                         f"backward: grad_output has shape {seed.shape} but the tensor has "
@@ -946,9 +1000,17 @@ class Tensor:
         return bool(self.item())
 
     def to_numpy(self) -> npt.NDArray[Any]:
-        """A NumPy copy with this tensor's shape (C-contiguous)."""
+        """A NumPy copy with this tensor's shape (C-contiguous); a CPU tensor only."""
         _trace.check_read(self, "to_numpy()")
+        self._on_host("to_numpy()")
         return np.array(self._tensor._array, order="C", copy=True)
+
+    def _on_host(self, what: str) -> None:
+        if self.backend.device is not CPU:
+            raise TypeError(
+                f"{what}: this tensor is on {self.device}; NumPy reads CPU memory only. Call "
+                ".cpu() first (t.cpu().numpy()), which copies it to the host."
+            )
 
     def numpy(self) -> npt.NDArray[Any]:
         """A NumPy copy with this tensor's shape."""
@@ -956,6 +1018,7 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
         _trace.check_read(self, "np.asarray(t)")
+        self._on_host("np.asarray(t)")
         arr = self._tensor._array
         if dtype is not None:
             arr = arr.astype(dtype)
@@ -968,7 +1031,7 @@ class Tensor:
     def zeros(self, shape: UserShape | None = None) -> Tensor:
         """Zeros of ``shape`` (default: this shape) on this backend, with this dtype."""
         s = self.shape if shape is None else tuple(shape)
-        return self._new(TensorData._from_array(np.zeros(s, dtype=self.dtype)))
+        return self._new(TensorData._from_array(self.backend.xp.zeros(s, dtype=self.dtype)))
 
     def contiguous(self) -> Tensor:
         """This tensor if already contiguous, else a contiguous copy (``Copy``)."""
@@ -989,6 +1052,7 @@ class Tensor:
         self, op: str, other: Any, ufunc: Any, recorded: Callable[[Tensor, Any], Tensor]
     ) -> Tensor:
         if isinstance(other, Tensor):
+            same_device(op, self, other)
             inplace.check_fits(self, op, other)
             o: Any = other._tensor._array
         elif isinstance(other, (numbers.Real, np.number)) and not isinstance(other, bool):
@@ -998,14 +1062,18 @@ class Tensor:
             inplace.check_fits(self, op, other)
             o = other._tensor._array
 
+        kernel = getattr(self.backend.xp, ufunc)
+
         def direct(arr: npt.NDArray[Any]) -> None:
-            ufunc(arr, o, out=arr, casting="same_kind")
+            kernel(arr, o, out=arr, casting="same_kind")
 
         return inplace.write(self, op, (other,), direct, recorded)
 
     def _unary_(self, op: str, method: Callable[[Tensor], Tensor]) -> Tensor:
+        copyto = self.backend.xp.copyto
+
         def direct(arr: npt.NDArray[Any]) -> None:
-            np.copyto(arr, method(self)._tensor._array, casting="same_kind")
+            copyto(arr, method(self)._tensor._array, casting="same_kind")
 
         return inplace.write(self, op, (), direct, method)
 
@@ -1014,14 +1082,14 @@ class Tensor:
         """``self += alpha * other`` in place (``other`` broadcast to this shape)."""
         if alpha != 1:
             other = other * alpha if isinstance(other, Tensor) else self._scaled(other, alpha)
-        return self._binary_("add_", other, np.add, lambda a, b: a + b)
+        return self._binary_("add_", other, "add", lambda a, b: a + b)
 
     @_trace.live
     def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
         """``self -= alpha * other`` in place (``other`` broadcast to this shape)."""
         if alpha != 1:
             other = other * alpha if isinstance(other, Tensor) else self._scaled(other, alpha)
-        return self._binary_("sub_", other, np.subtract, lambda a, b: a - b)
+        return self._binary_("sub_", other, "subtract", lambda a, b: a - b)
 
     def _scaled(self, other: Any, alpha: float) -> Any:
         if isinstance(other, (numbers.Real, np.number)) and not isinstance(other, bool):
@@ -1031,12 +1099,12 @@ class Tensor:
     @_trace.live
     def mul_(self, other: Any) -> Tensor:
         """``self *= other`` in place (``other`` broadcast to this shape)."""
-        return self._binary_("mul_", other, np.multiply, lambda a, b: a * b)
+        return self._binary_("mul_", other, "multiply", lambda a, b: a * b)
 
     @_trace.live
     def div_(self, other: Any) -> Tensor:
         """``self /= other`` in place (``other`` broadcast to this shape)."""
-        return self._binary_("div_", other, np.divide, lambda a, b: a / b)
+        return self._binary_("div_", other, "divide", lambda a, b: a / b)
 
     @_trace.live
     def pow_(self, exponent: Any) -> Tensor:
@@ -1047,14 +1115,18 @@ class Tensor:
             self,
             "pow_",
             (exponent,),
-            lambda arr: np.copyto(arr, (self**exponent)._tensor._array, casting="same_kind"),
+            lambda arr: self.backend.xp.copyto(
+                arr, (self**exponent)._tensor._array, casting="same_kind"
+            ),
             lambda a, p: a**p,
         )
 
     @_trace.live
     def neg_(self) -> Tensor:
         """``self = -self`` in place."""
-        return inplace.write(self, "neg_", (), lambda arr: np.negative(arr, out=arr), lambda a: -a)
+        return inplace.write(
+            self, "neg_", (), lambda arr: self.backend.xp.negative(arr, out=arr), lambda a: -a
+        )
 
     @_trace.live
     def exp_(self) -> Tensor:
@@ -1099,7 +1171,8 @@ class Tensor:
     def _set_(self, op: str, key: Any, value: Any) -> Tensor:
         """``self[key] = value`` (``key`` a NumPy key, ``value`` a number or Tensor)."""
         v = value if isinstance(value, Tensor) else self._ensure_tensor(value)
-        target = self._tensor._array[key].shape
+        arr = self._tensor._array
+        target = arr[for_array(key, arr)].shape
         try:
             fits = np.broadcast_shapes(target, _drop_leading_ones(v.shape, len(target)))
         except ValueError:
@@ -1110,8 +1183,11 @@ class Tensor:
                 f"{target}; it must broadcast to it."
             )
 
+        same_device(op, self, v)
+        here = for_array(key, self._tensor._array)
+
         def direct(arr: npt.NDArray[Any]) -> None:
-            arr[key] = v._tensor._array.reshape(_drop_leading_ones(v.shape, len(target)))
+            arr[here] = v._tensor._array.reshape(_drop_leading_ones(v.shape, len(target)))
 
         return inplace.write(self, op, (v,), direct, lambda a, b: inplace.SetItem.apply(a, b, key))
 
@@ -1155,7 +1231,9 @@ class Tensor:
             self,
             "@=",
             (other,),
-            lambda arr: np.copyto(arr, _fits(self, "@=", self @ other), casting="same_kind"),
+            lambda arr: self.backend.xp.copyto(
+                arr, _fits(self, "@=", self @ other), casting="same_kind"
+            ),
             lambda a, b: a @ b,
         )
 
@@ -1166,6 +1244,8 @@ class Tensor:
         except FreedValuesError:  # a graph node whose values were freed
             body = f"<values freed>, shape={self.shape}"
         extra = ""
+        if self.backend.device is not CPU:
+            extra += f", device='{self.device}'"
         if self.dtype != np.float64:
             extra += f", dtype={self.dtype}"
         h = self.history
@@ -1489,9 +1569,10 @@ class Tensor:
     def _arg_extremum(self, name: str, dim: Any, keepdim: bool) -> Tensor:
         tf._nonempty_dims(name, self, dim)
         arr = self._tensor._array
-        find = np.argmax if name == "argmax" else np.argmin
+        xp = self.backend.xp
+        find = xp.argmax if name == "argmax" else xp.argmin
         if dim is None:
-            idx = np.array([find(arr.reshape(-1))])
+            idx = find(arr.reshape(-1)).reshape(1)
             if keepdim:
                 idx = idx.reshape((1,) * arr.ndim)
         else:
@@ -1499,7 +1580,7 @@ class Tensor:
             if len(ds) != 1:
                 raise TypeError(f"{name}: dim must be one int (or None), got {dim!r}.")
             idx = find(arr, axis=ds[0], keepdims=keepdim)
-        return self._new(TensorData._from_array(np.asarray(idx, dtype=np.float64)))
+        return self._new(TensorData._from_array(idx.astype(np.float64)))
 
     def clone(self) -> Tensor:
         """A copy with its own memory (contiguous); gradients flow back to this tensor."""
@@ -1514,11 +1595,12 @@ class Tensor:
         return self.to(np.float64)
 
     def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False) -> Tensor:
-        """This tensor with another dtype and/or backend, differentiably.
+        """This tensor with another dtype, device and/or backend, differentiably.
 
-        ``to(np.float32)``, ``to("float64")``, ``to(other_tensor)`` (its dtype and backend),
-        ``to(backend)``, ``to("cpu")`` (minitorch computes on the CPU: no change). Returns
-        this very tensor when nothing changes (unless ``copy=True``).
+        ``to(np.float32)``, ``to("float64")``, ``to("cuda")``, ``to("cpu")``,
+        ``to(minitorch.device("cuda"), dtype=...)``, ``to(other_tensor)`` (its dtype and
+        backend), ``to(backend)``. Returns this very tensor when nothing changes (unless
+        ``copy=True``); the gradient flows back to this tensor's device and dtype.
         """
         backend = self.backend
         for a in args:
@@ -1526,19 +1608,36 @@ class Tensor:
                 dtype, backend = a.dtype, a.backend
             elif isinstance(a, TensorBackend):
                 backend = a
-            elif isinstance(a, str) and _is_device(a):
+            elif isinstance(a, Device) or (isinstance(a, str) and _is_device(a)):
                 device = a
             else:
                 dtype = a
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise ValueError(
-                f"to({device!r}): minitorch computes on the CPU with NumPy; only the device "
-                "'cpu' exists. Choose a backend with to(backend) instead."
-            )
+        if device is not None:
+            where = Device(device)
+            if where != backend.device:
+                backend = _backend_for(where)
         dt = _dtype(dtype) or self.dtype
         if dt == self.dtype and backend is self.backend:
             return tf.Copy.apply(self) if copy else self
         return tf.To.apply(self, dt, backend)
+
+    def cuda(self, device: Any = None) -> Tensor:
+        """This tensor on the GPU (``to("cuda")``); itself when already there."""
+        return self.to("cuda" if device is None else device)
+
+    def cpu(self) -> Tensor:
+        """This tensor on the CPU (``to("cpu")``); itself when already there."""
+        return self.to("cpu")
+
+    @property
+    def device(self) -> Device:
+        """Where this tensor's numbers live: ``device(type='cpu')`` or ``cuda:0``."""
+        return self.backend.device
+
+    @property
+    def is_cuda(self) -> bool:
+        """True for a tensor on the GPU."""
+        return self.backend.device.type == "cuda"
 
     def numel(self) -> int:
         """Number of elements."""

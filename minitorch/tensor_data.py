@@ -22,7 +22,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from . import _trace
+from . import _trace, devices
 
 __all__ = [
     "MAX_DIMS",
@@ -142,11 +142,21 @@ def strides_from_shape(shape: UserShape) -> tuple[int, ...]:
 
 
 def _as_storage(storage: Any) -> Storage:
-    """A 1-D float array: NumPy float arrays are used as they are (shared), the rest converted."""
-    if isinstance(storage, np.ndarray):
+    """A 1-D float array: float arrays (NumPy, or CuPy on a GPU) are used as they are
+    (shared), the rest converted."""
+    if isinstance(storage, np.ndarray) or devices.is_device_array(storage):
         arr = storage if storage.dtype in _FLOAT_DTYPES else storage.astype(np.float64)
         return arr if arr.ndim == 1 else arr.reshape(-1)
     return np.array(storage, dtype=np.float64).reshape(-1)
+
+
+def _as_strided(arr: Any, shape: tuple[int, ...], strides: tuple[int, ...]) -> Any:
+    """A view of ``arr``'s memory with byte ``strides`` (on the array's own device)."""
+    if isinstance(arr, np.ndarray):
+        return np.lib.stride_tricks.as_strided(
+            arr, shape=shape, strides=strides, writeable=arr.flags.writeable
+        )
+    return devices.namespace(arr).lib.stride_tricks.as_strided(arr, shape=shape, strides=strides)
 
 
 class TensorData:
@@ -210,9 +220,7 @@ class TensorData:
                     f"{last}, past the storage's {len(store)} values."
                 )
             step = store.strides[0] if store.ndim == 1 and len(store) else store.itemsize
-            arr = np.lib.stride_tricks.as_strided(
-                store, shape=shape, strides=tuple(s * step for s in strides)
-            )
+            arr = _as_strided(store, shape, tuple(s * step for s in strides))
         self._array = arr
         self._storage_arr = store
         self._shape_arr = None
@@ -232,7 +240,7 @@ class TensorData:
         if arr.ndim == 0:
             arr = arr.reshape(1)
         elif min(arr.strides) < 0 and not arr.flags.c_contiguous:
-            arr = np.ascontiguousarray(arr)
+            arr = devices.namespace(arr).ascontiguousarray(arr)
             storage = None
         td = cls._from_c_array(arr)
         td._storage_arr = storage
@@ -267,9 +275,7 @@ class TensorData:
                 extent = (
                     1 + sum((d - 1) * s for d, s in zip(arr.shape, self.strides)) if arr.size else 0
                 )
-                st = np.lib.stride_tricks.as_strided(
-                    arr, shape=(extent,), strides=(arr.itemsize,), writeable=arr.flags.writeable
-                )
+                st = _as_strided(arr, (extent,), (arr.itemsize,))
             self._storage_arr = st
         return st
 
@@ -385,7 +391,7 @@ class TensorData:
     def to_string(self) -> str:
         """The values as nested brackets, two decimals (``nan``/``inf`` shown as such)."""
         return np.array2string(
-            self._array,
+            devices.to_host(self._array),
             precision=2,
             floatmode="fixed",
             threshold=1000,

@@ -43,10 +43,12 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from . import _trace, _versions, operators
+from . import _trace, _versions, devices, operators
 from .autodiff import Context, History, grads_tuple, is_grad_enabled
 from .creation import from_numpy, ones, rand, tensor, zeros  # the course's place for them
+from .devices import namespace
 from .gradcheck import grad_central_difference, grad_check, gradcheck  # the course's names
+from .indexing import for_array
 from .tensor import Tensor, _Param, node_of
 from .tensor_data import IndexingError, TensorData
 
@@ -425,7 +427,7 @@ def _needs(ctx: Context, n: int) -> tuple[bool, ...]:
 
 
 def _zeros_like(t: Tensor) -> Tensor:
-    return t._new(TensorData._from_array(np.zeros(t.shape, dtype=t.dtype)))
+    return t._new(TensorData._from_array(t.backend.xp.zeros(t.shape, dtype=t.dtype)))
 
 
 # ---------------------------------------------------------------------------
@@ -748,7 +750,7 @@ def _save_shapes(ctx: Context, *ts: Tensor) -> None:
 
 def _zeros_as(like: Tensor, shape_dtype: tuple[tuple[int, ...], Any]) -> Tensor:
     shape, dtype = shape_dtype
-    return like._new(TensorData._from_array(np.zeros(shape, dtype=dtype)))
+    return like._new(TensorData._from_array(like.backend.xp.zeros(shape, dtype=dtype)))
 
 
 class LT(_Comparison):
@@ -960,14 +962,15 @@ class Where(Function):
     def forward(ctx: Context, c: Tensor, x: Tensor, y: Tensor) -> Tensor:
         ctx.save_for_backward(c)
         ca, xa, ya = c._tensor._array, x._tensor._array, y._tensor._array
+        xp = x.backend.xp
         try:
-            out = np.where(ca != 0, xa, ya)
+            out = xp.where(ca != 0, xa, ya)
         except ValueError:
             raise IndexingError(
                 f"where: the condition {c.shape}, x {x.shape} and y {y.shape} do not "
                 "broadcast to one shape."
             ) from None
-        return x._new(TensorData._from_array(np.ascontiguousarray(out)))
+        return x._new(TensorData._from_array(xp.ascontiguousarray(out)))
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any, Any]:
@@ -1035,20 +1038,25 @@ def _product_of_others(a: Tensor, d: int | None) -> Tensor:
     shape = a.shape
     n = shape[d]
     rows = a.contiguous().view(*shape[:d], 1, *shape[d:])  # [..., i, j, ...] = a_j
-    eye = np.eye(n, dtype=a.dtype).reshape((n, n) + (1,) * (len(shape) - d - 1))
+    eye = a.backend.xp.eye(n, dtype=a.dtype).reshape((n, n) + (1,) * (len(shape) - d - 1))
     diag = a._new(TensorData._from_array(eye))
     others = Where.apply(diag, a._ensure_tensor(1.0), rows)  # a_j, 1 where j = i
     return Prod.apply(others, d + 1).contiguous().view(*shape)
 
 
 class To(Function):
-    """f(a) = a as another dtype and/or backend (the values rounded to the dtype);
-    ∂f/∂a = 1 (grad converted back to a's dtype and backend)."""
+    """f(a) = a as another dtype and/or backend, on that backend's device (the values
+    rounded to the dtype, copied between host and GPU as needed); ∂f/∂a = 1 (the grad
+    converted back to a's dtype, backend and device)."""
 
     @staticmethod
     def forward(ctx: Context, a: Tensor, dtype: Any, backend: Any) -> Tensor:
         ctx.save_for_backward(a.dtype, a.backend)
-        arr = a._tensor._array.astype(dtype)
+        arr = a._tensor._array
+        if devices.device_of(arr) != backend.device:
+            arr = devices.move(arr, backend.device).astype(dtype, copy=False)
+        else:
+            arr = arr.astype(dtype)
         return Tensor(TensorData._from_array(arr), backend=backend)
 
     @staticmethod
@@ -1148,8 +1156,8 @@ class Copy(Function):
 
 def _broadcast_view(arr: Any, shape: tuple[int, ...]) -> Any:
     """``arr`` seen with the larger ``shape`` (zero strides on repeated dims; no copy)."""
-    if not arr.flags.c_contiguous or arr.size == 0:
-        return np.broadcast_to(arr, shape)
+    if not isinstance(arr, np.ndarray) or not arr.flags.c_contiguous or arr.size == 0:
+        return namespace(arr).broadcast_to(arr, shape)
     lead = len(shape) - arr.ndim
     strides = [0] * lead
     for d, n, st in zip(shape[lead:], arr.shape, arr.strides):
@@ -1222,7 +1230,8 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx: Context, a: Tensor, key: Any) -> Tensor:
         ctx.save_for_backward(a.shape, key)
-        return a._new(TensorData._from_array(a._tensor._array[key]))
+        arr = a._tensor._array
+        return a._new(TensorData._from_array(arr[for_array(key, arr)]))
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
@@ -1246,14 +1255,15 @@ class _Scatter(Function):
     def forward(ctx: Context, g: Tensor, shape: tuple[int, ...], key: Any) -> Tensor:
         ctx.save_for_backward(key)
         garr = g._tensor._array
+        xp = g.backend.xp
         if _is_basic(key):
-            z = np.zeros(shape, dtype=g.dtype)
+            z = xp.zeros(shape, dtype=g.dtype)
             part = z[key]
             part[...] = garr.reshape(part.shape)
         else:
             size = math.prod(shape)
-            pos = np.arange(size).reshape(shape)[key]
-            sums = np.bincount(pos.reshape(-1), weights=garr.reshape(-1), minlength=size)
+            pos = xp.arange(size).reshape(shape)[for_array(key, garr)]
+            sums = xp.bincount(pos.reshape(-1), weights=garr.reshape(-1), minlength=size)
             z = sums.astype(g.dtype, copy=False).reshape(shape)
         return g._new(TensorData._from_array(z))
 

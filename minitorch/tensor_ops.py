@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from . import operators
+from .devices import CPU, CUDA
 from .tensor_data import (
     Index,
     IndexingError,
@@ -93,6 +95,11 @@ class TensorOps:
     """Interface of a backend (every method static). ``cuda`` is False except on GPU."""
 
     cuda = False
+
+    @classmethod
+    def namespace(cls) -> ModuleType:
+        """The array namespace of this backend's data: NumPy (CuPy for a GPU backend)."""
+        return np
 
     @staticmethod
     def map(fn: Callable[[float], float]) -> MapProto:
@@ -175,6 +182,10 @@ class TensorBackend:
         self.min_reduce = ops.reduce(operators.min, math.inf)
         self.matrix_multiply = ops.matrix_multiply
         self.cuda = ops.cuda
+        self.device = CUDA if ops.cuda else CPU
+        """Where this backend's arrays live (``cpu`` or ``cuda``)."""
+        self.xp = ops.namespace()
+        """The array namespace its arrays belong to (``numpy``, or CuPy on a GPU)."""
 
     def __repr__(self) -> str:
         return f"TensorBackend({self.ops.__name__})"
