@@ -12,9 +12,10 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
-from . import _trace
+from . import _trace, devices
+from .devices import Device, DeviceError
 from .scalar import Scalar
-from .tensor import Tensor
+from .tensor import Tensor, _is_device
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter"]
 
@@ -133,6 +134,51 @@ class Module:
         """Set ``training = False`` on this module and every descendant; returns the module."""
         return self.train(False)
 
+    # -- devices and dtypes ----------------------------------------------------------------
+    def to(self: _M, *args: Any, **kwargs: Any) -> _M:
+        """Move and/or cast every Tensor parameter in place; returns the module.
+
+        PyTorch's forms: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
+        ``to(tensor)`` (its device and dtype), keywords ``device=``, ``dtype=`` (and
+        ``non_blocking=``, accepted and ignored). The Parameter objects stay the same (an
+        optimiser built before keeps working); each ``p.value`` that changes becomes a
+        fresh leaf on the device and in the dtype, with its ``requires_grad`` and name,
+        and its gradient moved along. A value already there is left as it is. Scalar
+        parameters live on the CPU: asking for ``cuda`` raises ``DeviceError``.
+        """
+        device, dtype = _to_args(type(self).__name__, args, kwargs)
+        params = self.parameters()
+        if device is not None and device.type != "cpu":
+            scalars = [n for n, p in self.named_parameters() if isinstance(p.value, Scalar)]
+            if scalars:
+                raise DeviceError(
+                    f"{type(self).__name__}.to({str(device)!r}): parameters {scalars[:5]} "
+                    "are Scalars, which compute in Python on the CPU; only Tensor "
+                    "parameters can move to a GPU (use minitorch.Tensor parameters)."
+                )
+            devices.cuda_namespace()  # a clear DeviceError when CUDA is missing
+        for p in params:
+            v = p.value
+            if isinstance(v, Tensor):
+                p.value = _moved(v, device, dtype)
+        return self
+
+    def cuda(self: _M, device: Any = None) -> _M:
+        """``to("cuda")``: every Tensor parameter on the GPU; returns the module."""
+        return self.to("cuda" if device is None else device)
+
+    def cpu(self: _M) -> _M:
+        """``to("cpu")``: every Tensor parameter on the CPU; returns the module."""
+        return self.to("cpu")
+
+    def float(self: _M) -> _M:
+        """``to(float32)``: every Tensor parameter as float32; returns the module."""
+        return self.to(np.float32)
+
+    def double(self: _M) -> _M:
+        """``to(float64)``: every Tensor parameter as float64; returns the module."""
+        return self.to(np.float64)
+
     # -- gradients and state -----------------------------------------------------------
     def zero_grad(self) -> None:
         """Reset every parameter's gradient (``.grad`` / ``.derivative``) to ``None``."""
@@ -146,9 +192,10 @@ class Module:
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Install values from ``state`` by name (via ``Parameter.update``).
 
-        A Tensor parameter takes a Tensor, a NumPy array or nested lists of numbers: the
-        values are copied into a fresh Tensor of the parameter's dtype and backend (so the
-        module never shares the caller's object). A Scalar parameter takes a Scalar or a
+        A Tensor parameter takes a Tensor (on any device), a NumPy or CuPy array or nested
+        lists of numbers: the values are copied into a fresh Tensor of the parameter's
+        dtype, backend and device (so the module never shares the caller's object; a CPU
+        checkpoint loads into a model on the GPU, as PyTorch copies into the parameter). A Scalar parameter takes a Scalar or a
         real number (copied into a fresh Scalar). Other values are installed as given.
         Anything else (a string, None, a complex or object array, ragged lists) is a
         TypeError naming the key, the type and the fix.
@@ -216,6 +263,62 @@ class Module:
         return main + ")"
 
 
+def _to_args(
+    owner: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Device | None, np.dtype[Any] | None]:
+    """The ``(device, dtype)`` that ``Module.to(*args, **kwargs)`` asks for (None: keep)."""
+    extra = set(kwargs) - {"device", "dtype", "non_blocking"}
+    if extra or len(args) > 2:
+        raise TypeError(
+            f"{owner}.to: unexpected arguments {sorted(extra) or args}; use to(device), "
+            "to(dtype), to(device, dtype), to(tensor) or the keywords device=, dtype=."
+        )
+    device: Any = kwargs.get("device")
+    dtype: Any = kwargs.get("dtype")
+    for a in args:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, Device) or _is_device(a):
+            device = a
+        elif isinstance(a, bool):  # to(device, non_blocking) positionally
+            continue
+        else:
+            dtype = a
+    dt = None
+    if dtype is not None:
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            dt = None
+        if dt is None or dt.kind != "f":
+            raise TypeError(
+                f"{owner}.to only accepts floating point dtypes (float32, float64), got "
+                f"{dtype!r}."
+            )
+    return (None if device is None else Device(device)), dt
+
+
+def _moved(v: Tensor, device: Device | None, dtype: np.dtype[Any] | None) -> Tensor:
+    """``v`` on ``device`` in ``dtype``: itself when it is there already, else a fresh leaf
+    with ``v``'s ``requires_grad``, name and gradient (moved and cast too)."""
+    where = v.device if device is None else device
+    dt = v.dtype if dtype is None else dtype
+    if where == v.device and dt == v.dtype:
+        return v
+    if where == v.device:  # a cast only: keep the backend (e.g. SimpleBackend)
+        new = Tensor(v._tensor._array, dtype=dt, backend=v.backend)
+    else:
+        new = Tensor(v._tensor._array, dtype=dt, device=where)
+    if v.requires_grad:
+        new.requires_grad_(True)
+    if v._name is not None:
+        new.name = v._name
+    g = v._grad
+    if g is not None:
+        new._grad = Tensor(g._tensor._array, dtype=dt, backend=new.backend)
+    return new
+
+
 class IncompatibleKeys(NamedTuple):
     """What ``load_state_dict(..., strict=False)`` skipped: names it lacked and names it
     did not know."""
@@ -243,8 +346,13 @@ def _converted(old: Any, new: Any) -> Any:
     """
     if isinstance(old, Tensor):
         fix = _FIX.format(dtype=old.dtype)
+        arr: Any
         if isinstance(new, Tensor):
-            arr = new.to_numpy()
+            arr = new.to_numpy() if new.device.type == "cpu" else new._tensor._array
+        elif devices.is_device_array(new):
+            arr = new
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"got a GPU array of {arr.dtype} (not real numbers); {fix}.")
         elif isinstance(new, np.ndarray | list | tuple):
             try:
                 arr = np.asarray(new)
@@ -258,7 +366,10 @@ def _converted(old: Any, new: Any) -> Any:
                 )
         else:
             raise TypeError(f"got {type(new).__name__}, not a Tensor; {fix}.")
-        return Tensor(np.array(arr, dtype=old.dtype), backend=old.backend)
+        if old.device.type == "cpu" and isinstance(arr, np.ndarray):
+            return Tensor(np.array(arr, dtype=old.dtype), backend=old.backend)
+        arr = devices.move(arr, old.device)  # copied into the parameter's device, as PyTorch
+        return Tensor(devices.namespace(arr).array(arr, dtype=old.dtype), backend=old.backend)
     if isinstance(old, Scalar):
         if isinstance(new, Scalar):
             return Scalar(new.data)

@@ -3,20 +3,25 @@
 Every optimiser holds ``self.parameters`` and a learning rate ``self.lr``; ``step()``
 moves each Parameter's value that has a gradient, ``zero_grad()`` clears the gradients.
 Values may be Scalars (``.derivative``) or Tensors (``.grad``); the update rules below are
-applied elementwise in NumPy, in float64 for Scalars and in the tensor's dtype for Tensors.
+applied elementwise, in float64 for Scalars and in the tensor's dtype for Tensors, with the
+array namespace of each parameter's array (NumPy on the CPU, CuPy on a GPU: the same
+code, so state and scratch live on the parameter's device).
 
 A Tensor is updated **in place**, as in PyTorch: ``p.value`` stays the same leaf and its
 NumPy array the same array (whoever else holds it sees the step), its ``.grad`` stays until
 ``zero_grad()``, and the write bumps the storage's version (``_versions.bump``, once the
 counters are on) so a graph that saved the old value refuses to backward. The rules run
-as NumPy ufuncs with ``out=``: per-parameter state buffers are updated in place and the
-intermediate products go to two scratch arrays shared by all parameters (``_scratch``), so
-a step allocates nothing parameter-sized. The operations and their order are those of the
+as ufuncs with ``out=``: per-parameter state buffers are updated in place and the
+intermediate products go to two scratch arrays shared by all parameters of one device and
+dtype (``_scratch``), so a step allocates nothing parameter-sized. The operations and their order are those of the
 formulas below, so results are bit for bit those of the out-of-place formulas. A Scalar
 (immutable) gets a fresh leaf via ``Parameter.update``, as does a Tensor whose array cannot
 be written (read-only memory, or a value that is not a leaf).
 Per-parameter state (momentum buffers, Adam's moments) lives in ``self.state``, keyed by
-the parameter's position; hyperparameters (``lr``, ``betas`` ...) are read at each step.
+the parameter's position, on the parameter's device (a buffer left on another device, e.g.
+after ``Module.to``, is moved once at the next step; ``state_dict`` gives host copies and
+``load_state_dict`` copies onto each parameter's device); hyperparameters (``lr``,
+``betas`` ...) are read at each step.
 
 Update rules (g = ∂L/∂θ, t = step count, PyTorch's conventions):
 
@@ -39,7 +44,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _trace, _versions
+from . import _trace, _versions, devices
 from .autodiff import no_grad
 from .module import Parameter
 from .tensor import Tensor
@@ -97,19 +102,17 @@ class Optimizer:
     def state_dict(self) -> dict[str, Any]:
         """``{"state": {position: {key: value}}, "param_groups": [{hyperparameters...,
         "params": [0, 1, ...]}]}``, PyTorch's layout, as copies: buffers are NumPy arrays
-        (the optimisers compute in NumPy), counts Python numbers."""
-        state = {
-            i: {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in st.items()}
-            for i, st in self.state.items()
-        }
+        (copied to the host from a GPU), counts Python numbers."""
+        state = {i: {k: _host_copy(v) for k, v in st.items()} for i, st in self.state.items()}
         group: dict[str, Any] = {h: getattr(self, h) for h in ("lr", *self._hyper)}
         group["params"] = list(range(len(self.parameters)))
         return {"state": state, "param_groups": [group]}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Install a ``state_dict()`` (or ``minitorch.load`` of one): per-parameter buffers
-        (NumPy arrays or Tensors, copied) and the hyperparameters. Every check runs before
-        anything changes: positions must exist and buffers match their parameter's shape."""
+        (NumPy or CuPy arrays or Tensors, copied onto their parameter's device) and the
+        hyperparameters. Every check runs before anything changes: positions must exist and
+        buffers match their parameter's shape."""
         name = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, Mapping) or not isinstance(state_dict.get("state"), Mapping):
             raise TypeError(f"{name} expects the dict from state_dict(), with a 'state' entry.")
@@ -126,11 +129,14 @@ class Optimizer:
                     f"{name}: state for parameter {pos!r}, but there are "
                     f"{len(self.parameters)} parameters (positions 0..)."
                 )
-            shape = getattr(self.parameters[pos].value, "shape", None)
+            target: Any = self.parameters[pos].value
+            shape = getattr(target, "shape", None)
             entry: dict[str, Any] = {}
             for key, value in st.items():
                 if isinstance(value, Tensor):
-                    value = value.to_numpy()
+                    value = value._tensor._array
+                if devices.is_device_array(value):
+                    value = devices.to_host(value)
                 if isinstance(value, np.generic) or (
                     isinstance(value, np.ndarray) and value.ndim == 0
                 ):
@@ -141,7 +147,7 @@ class Optimizer:
                             f"{name}: state {pos}/{key} has shape {value.shape}, but parameter "
                             f"{pos} has shape {tuple(shape)}."
                         )
-                    value = value.copy()
+                    value = _placed(value, target)
                 elif isinstance(value, bool) or not isinstance(value, int | float):
                     raise TypeError(
                         f"{name}: state {pos}/{key} is a {type(value).__name__}; expected an "
@@ -177,12 +183,13 @@ class Optimizer:
                 if g.dtype != x.dtype:
                     g = g.astype(x.dtype)
                 h = v.history
-                if x.flags.writeable and (h is None or h.last_fn is None):
+                writeable = x.flags.writeable if isinstance(x, np.ndarray) else True
+                if writeable and (h is None or h.last_fn is None):
                     yield i, x, g
                     if _versions.on:
                         _versions.bump(x)
                 else:  # read-only memory or a non-leaf: compute on a copy, install a leaf
-                    x = np.array(x, order="C")
+                    x = _xp(x).array(x, order="C")
                     yield i, x, g
                     self._install(p, x)
             elif hasattr(v, "derivative"):
@@ -204,38 +211,50 @@ class Optimizer:
     def _scratch(self, i: int, x: Array) -> tuple[Array, Array]:
         """Two scratch arrays shaped like ``x`` for parameter ``i`` (contents undefined).
 
-        They are views of one pool per dtype, sized for the largest parameter, so every
-        parameter shares the same memory (the rules use them one parameter at a time).
+        They are views of one pool per (namespace, dtype), on ``x``'s device, sized for its
+        largest parameter, so every parameter there shares the same memory (the rules use
+        them one parameter at a time).
         """
         views = self._views
         got = views.get(i)
-        if got is not None and got[0].shape == x.shape and got[0].dtype == x.dtype:
+        if (
+            got is not None
+            and got[0].shape == x.shape
+            and got[0].dtype == x.dtype
+            and type(got[0]) is type(x)
+        ):
             return got
         n = x.size
-        pool = self._pools.get(x.dtype)
+        xp = _xp(x)
+        key = (xp, x.dtype)
+        pool = self._pools.get(key)
         if pool is None or pool.size < 2 * n:
             sizes = [n] + [
                 v._tensor._array.size
                 for v in (q.value for q in self.parameters)
-                if isinstance(v, Tensor) and v.dtype == x.dtype
+                if isinstance(v, Tensor) and v.dtype == x.dtype and v.backend.xp is xp
             ]
-            pool = self._pools[x.dtype] = np.empty(2 * max(sizes), dtype=x.dtype)
+            pool = self._pools[key] = xp.empty(2 * max(sizes), dtype=x.dtype)
             views.clear()  # the old views point into the old pool
         got = views[i] = (pool[:n].reshape(x.shape), pool[n : 2 * n].reshape(x.shape))
         return got
 
     @staticmethod
     def _state_array(st: dict[str, Any], key: str, x: Array) -> Array:
-        """``st[key]`` as a writable array of ``x``'s shape and dtype (converted once:
-        a number, e.g. after ``load_state_dict``, is broadcast; a missing entry is 0)."""
+        """``st[key]`` as a writable array of ``x``'s shape, dtype and device (converted
+        once: a number, e.g. after ``load_state_dict``, is broadcast; a missing entry is
+        0; an array on another device, e.g. after ``Module.to``, is moved)."""
         b: Array = st.get(key, 0.0)
         if (
-            type(b) is not np.ndarray
+            type(b) is not type(x)
             or b.shape != x.shape
             or b.dtype != x.dtype
-            or not b.flags.writeable
+            or (type(b) is np.ndarray and not b.flags.writeable)
         ):
-            b = st[key] = np.array(np.broadcast_to(np.asarray(b, dtype=x.dtype), x.shape))
+            xp = _xp(x)
+            if devices.is_device_array(b) or isinstance(b, np.ndarray | np.generic):
+                b = devices.move(b, devices.device_of(x))
+            b = st[key] = xp.array(xp.broadcast_to(xp.asarray(b, dtype=x.dtype), x.shape))
         return b
 
     @staticmethod
@@ -245,7 +264,29 @@ class Optimizer:
         if hasattr(v, "derivative"):
             p.update(type(v)(float(new)))
         else:
-            p.update(type(v)(np.asarray(new, dtype=v.dtype), backend=v.backend))
+            p.update(type(v)(_xp(new).asarray(new, dtype=v.dtype), backend=v.backend))
+
+
+def _host_copy(v: Any) -> Any:
+    """A state entry as saved: arrays as NumPy copies (from any device), numbers as they are."""
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if devices.is_device_array(v):
+        return devices.to_host(v)
+    return v
+
+
+def _placed(arr: Array, value: Any) -> Any:
+    """A copy of the host array ``arr`` on the device of the parameter value ``value``
+    (a Tensor's device; the CPU for anything else)."""
+    if isinstance(value, Tensor) and value.device.type != "cpu":
+        return devices.move(arr, value.device)  # (the move copies)
+    return arr.copy()
+
+
+def _xp(arr: Any) -> Any:
+    """The array namespace computing on ``arr`` (``numpy`` for host arrays and numbers)."""
+    return np if isinstance(arr, np.ndarray | np.generic) else devices.namespace(arr)
 
 
 class SGD(Optimizer):
@@ -288,31 +329,32 @@ class SGD(Optimizer):
         """Take one step along the negative (momentum-averaged) gradient."""
         lr, mu, wd, damp = self.lr, self.momentum, self.weight_decay, self.dampening
         for i, x, g in self._each():
+            xp = np if type(x) is np.ndarray else devices.namespace(x)
             a, b = self._scratch(i, x)
             if wd:  # g ← g + λθ
-                np.multiply(x, wd, out=a)
-                np.add(g, a, out=a)
+                xp.multiply(x, wd, out=a)
+                xp.add(g, a, out=a)
                 g = a
             if mu:
                 st = self.state.setdefault(i, {})
                 if st.get("momentum_buffer") is None:  # b ← g at the first step
-                    st["momentum_buffer"] = buf = np.array(g, dtype=x.dtype, copy=True)
+                    st["momentum_buffer"] = buf = xp.array(g, dtype=x.dtype, copy=True)
                 else:  # b ← μb + (1 − dampening)g
                     buf = self._state_array(st, "momentum_buffer", x)
-                    np.multiply(buf, mu, out=buf)
+                    xp.multiply(buf, mu, out=buf)
                     if damp:
-                        np.multiply(g, 1 - damp, out=b)
+                        xp.multiply(g, 1 - damp, out=b)
                         buf += b
                     else:
                         buf += g
                 if self.nesterov:  # g ← g + μb
-                    np.multiply(buf, mu, out=b)
-                    np.add(g, b, out=a)
+                    xp.multiply(buf, mu, out=b)
+                    xp.add(g, b, out=a)
                     g = a
                 else:
                     g = buf
-            np.multiply(g, lr, out=b)  # θ ← θ − lr·g
-            np.subtract(x, b, out=x)
+            xp.multiply(g, lr, out=b)  # θ ← θ − lr·g
+            xp.subtract(x, b, out=x)
 
     def _other(self, p: Parameter, v: Any) -> None:
         """Plain SGD moves any value with ``.grad`` and ``-``: ``v − lr·grad``, a fresh leaf."""
@@ -357,32 +399,33 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         lr, wd, eps = self.lr, self.weight_decay, self.eps
         for i, x, g in self._each():
+            xp = np if type(x) is np.ndarray else devices.namespace(x)
             a, b = self._scratch(i, x)
             if wd and self.decoupled:  # θ ← θ(1 − lr·λ)
-                np.multiply(x, 1 - lr * wd, out=x)
+                xp.multiply(x, 1 - lr * wd, out=x)
             elif wd:  # g ← g + λθ
-                np.multiply(x, wd, out=a)
-                np.add(g, a, out=a)
+                xp.multiply(x, wd, out=a)
+                xp.add(g, a, out=a)
                 g = a
             st = self.state.setdefault(i, {"step": 0})
             st["step"] += 1
             t = st["step"]
             m = self._state_array(st, "exp_avg", x)
             v = self._state_array(st, "exp_avg_sq", x)
-            np.multiply(m, b1, out=m)  # m ← β₁m + (1 − β₁)g
-            np.multiply(g, 1 - b1, out=b)
+            xp.multiply(m, b1, out=m)  # m ← β₁m + (1 − β₁)g
+            xp.multiply(g, 1 - b1, out=b)
             m += b
-            np.multiply(v, b2, out=v)  # v ← β₂v + (1 − β₂)g²
-            np.multiply(g, g, out=b)
+            xp.multiply(v, b2, out=v)  # v ← β₂v + (1 − β₂)g²
+            xp.multiply(g, g, out=b)
             b *= 1 - b2
             v += b
-            np.divide(m, 1 - b1**t, out=a)  # m̂
-            np.divide(v, 1 - b2**t, out=b)  # v̂
-            np.sqrt(b, out=b)
+            xp.divide(m, 1 - b1**t, out=a)  # m̂
+            xp.divide(v, 1 - b2**t, out=b)  # v̂
+            xp.sqrt(b, out=b)
             b += eps
-            np.multiply(a, lr, out=a)  # θ ← θ − lr·m̂/(√v̂ + ε)
-            np.divide(a, b, out=a)
-            np.subtract(x, a, out=x)
+            xp.multiply(a, lr, out=a)  # θ ← θ − lr·m̂/(√v̂ + ε)
+            xp.divide(a, b, out=a)
+            xp.subtract(x, a, out=x)
 
 
 class AdamW(Adam):
