@@ -8,6 +8,10 @@ A checkpoint is one NumPy ``.npz`` archive, read back with ``allow_pickle=False`
 * ``meta``: one JSON string (format version, epoch, learning rate, RNG states, metrics,
   anything the caller adds).
 
+Arrays are written as host (NumPy) arrays from any device (a model or optimiser on a GPU is
+copied to the host); ``restore`` copies them onto the device of each parameter, so a
+checkpoint moves freely between the CPU and a GPU.
+
 Files are written atomically (``atomic_write``): into a temporary file in the target's
 directory, flushed and fsync'ed, then moved over the target with ``os.replace``, so a run
 killed at any moment leaves either the old file or the new one, never a torn one.
@@ -32,6 +36,7 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
+from . import devices
 from .module import Module
 
 __all__ = [
@@ -114,11 +119,13 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def optimizer_state(optimizer: Any) -> dict[str, Array]:
-    """``optimizer.state`` flattened to ``{"<position>/<key>": array}`` (numbers as 0-d)."""
+    """``optimizer.state`` flattened to ``{"<position>/<key>": array}`` (numbers as 0-d;
+    host copies of GPU buffers)."""
     out: dict[str, Array] = {}
     for i, st in getattr(optimizer, "state", {}).items():
         for key, value in st.items():
-            out[f"{int(i)}/{key}"] = np.asarray(value)
+            host = devices.to_host(value) if devices.is_device_array(value) else value
+            out[f"{int(i)}/{key}"] = np.asarray(host)
     return out
 
 
@@ -158,6 +165,8 @@ def save_checkpoint(
     """Write ``model``'s parameters, ``optimizer``'s state and ``meta`` (JSON) atomically."""
     arrays: dict[str, Array] = {}
     for name, value in model.state_dict().items():
+        if getattr(value, "is_cuda", False):  # a Tensor on a GPU: its values, on the host
+            value = devices.to_host(value._tensor._array)
         arrays[_MODEL + name] = np.ascontiguousarray(np.asarray(value))
     if optimizer is not None:
         for name, arr in optimizer_state(optimizer).items():
@@ -262,7 +271,8 @@ def restore(checkpoint: Checkpoint, model: Module, optimizer: Any = None) -> Non
 
     Every check runs before anything changes: parameter names must match exactly
     (missing/unexpected names listed), shapes must agree, and optimiser state must refer
-    to existing parameters with matching shapes. Values take each parameter's dtype.
+    to existing parameters with matching shapes. Values take each parameter's dtype and
+    device (optimiser buffers go to their parameter's device).
     Non-finite values are installed as they are: ``nonfinite`` finds them first.
     """
     state: dict[int, dict[str, Any]] | None = None
@@ -288,6 +298,12 @@ def restore(checkpoint: Checkpoint, model: Module, optimizer: Any = None) -> Non
         msg = err.args[0] if err.args else str(err)
         raise CheckpointError(f"checkpoint does not fit the model: {msg}") from None
     if state is not None:
+        for pos, st in state.items():
+            value = params[pos].value
+            if getattr(value, "is_cuda", False):
+                for key, v in st.items():
+                    if isinstance(v, np.ndarray):
+                        st[key] = devices.move(v, value.device)
         optimizer.state = state
 
 

@@ -9,7 +9,14 @@ and interprets only that JSON, so loading never runs code from the file.
 
 What comes back: Tensors as constants (``requires_grad`` False, like ``torch.load`` of
 detached tensors) with their dtype and backend; the same Tensor saved twice comes back as
-one object. Dict keys may be strings, numbers, bools, None or tuples of these. ``f`` is a
+one object.
+
+Devices, as PyTorch: a GPU tensor (or CuPy array) is written as host values with its
+device's name; ``load`` puts it back on that device by default, and raises ``DeviceError``
+(saying to pass ``map_location="cpu"``) where CUDA is not available. ``map_location``
+``"cpu"``/``"cuda"``/a ``Device`` puts every tensor there; a dict such as
+``{"cuda:0": "cpu"}`` maps saved devices to others (unlisted ones stay as saved). Plain
+NumPy arrays saved from the host always come back as NumPy arrays. Dict keys may be strings, numbers, bools, None or tuples of these. ``f`` is a
 path (written atomically: a temporary file beside it, then a rename, so a crash leaves the
 old file or the new one) or a binary file object. ``load`` of a ``minitorch train``
 checkpoint (``checkpoint.npz``) gives ``{"model": state_dict, "optimizer": {"state": ...},
@@ -20,13 +27,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from . import devices
 from .checkpoint import CheckpointError, atomic_write, checkpoint_from_arrays, read_npz
+from .devices import CPU, Device, DeviceError
 from .fast_ops import FastBackend
 from .module import Module
 from .optim import Optimizer
@@ -75,9 +84,15 @@ class _Writer:
         if obj is None or isinstance(obj, bool | int | float | str):
             return obj
         if isinstance(obj, Tensor):
+            if obj.device.type != "cpu":  # host values, and where they came from
+                name = self.array(obj, devices.to_host(obj._tensor._array), where)
+                return {"$": "tensor", "array": name, "device": str(obj.device)}
             backend = next((k for k, b in _BACKENDS.items() if b is obj.backend), "fast")
             name = self.array(obj, np.asarray(obj), where)
             return {"$": "tensor", "array": name, "backend": backend}
+        if devices.is_device_array(obj):
+            name = self.array(obj, devices.to_host(obj), where)
+            return {"$": "ndarray", "array": name, "device": str(devices.device_of(obj))}
         if isinstance(obj, np.ndarray | np.generic):
             tag = "ndarray" if isinstance(obj, np.ndarray) else "npscalar"
             return {"$": tag, "array": self.array(obj, np.asarray(obj), where)}
@@ -149,9 +164,12 @@ def save(obj: Any, f: File) -> None:
 class _Reader:
     """Rebuilds objects from the JSON nodes, checking every node against the format."""
 
-    def __init__(self, arrays: dict[str, Array], where: Any) -> None:
+    def __init__(
+        self, arrays: dict[str, Array], where: Any, place: Callable[[Device], Device]
+    ) -> None:
         self.arrays = arrays
         self.where = where
+        self.place = place
         self.made: dict[str, Any] = {}  # array name -> the object made from it
         self.used: set[str] = set()
 
@@ -179,13 +197,21 @@ class _Reader:
             if name in self.made:
                 return self.made[name]
             arr = self.array(node)
+            saved = self.device(node, name)
             if tag == "tensor":
                 backend = _BACKENDS.get(node.get("backend", "fast"))
                 if backend is None or arr.dtype.kind != "f":
                     raise self.bad(
                         f"tensor {name!r} has backend {node.get('backend')!r}, dtype {arr.dtype}"
                     )
-                out: Any = Tensor(arr, backend=backend)
+                src = CPU if saved is None else saved
+                target = self.place(src)
+                if target.type == "cpu":  # (a CPU tensor keeps its backend)
+                    out: Any = Tensor(arr, backend=backend if src.type == "cpu" else None)
+                else:
+                    out = Tensor(arr, device=self.reach(target, src))
+            elif tag == "ndarray" and saved is not None:  # a CuPy array
+                out = devices.move(arr.copy(), self.reach(self.place(saved), saved))
             else:
                 out = arr.copy() if tag == "ndarray" else arr[()]
             self.made[name] = out
@@ -212,20 +238,66 @@ class _Reader:
             return out
         raise self.bad(f"unknown node tag {tag!r}")
 
+    def device(self, node: Mapping[str, Any], name: str) -> Device | None:
+        """The device an array node was saved from (None: a host value, the old format)."""
+        spec = node.get("device")
+        if spec is None:
+            return None
+        try:
+            return Device(spec)
+        except (TypeError, ValueError, DeviceError):
+            raise self.bad(f"array {name!r} names an unknown device {spec!r}") from None
+
+    def reach(self, target: Device, saved: Device) -> Device:
+        """``target``, checking that it is there (DeviceError naming the fix if not)."""
+        if target.type == "cuda":
+            try:
+                devices.cuda_namespace()
+            except DeviceError as err:
+                fix = (
+                    "pass map_location='cpu' to load it on the CPU"
+                    if target == saved
+                    else "map it elsewhere"
+                )
+                raise DeviceError(
+                    f"minitorch.load: {self.where} holds tensors saved on {saved} to be "
+                    f"loaded on {target}, but {err} To load here, {fix}."
+                ) from None
+        return target
+
+
+def _placement(map_location: Any) -> Callable[[Device], Device]:
+    """``map_location`` as a function: saved device -> device to load on (PyTorch's forms:
+    None, a device name or ``Device``, or a dict from saved device names to others)."""
+    if map_location is None:
+        return lambda d: d
+    try:
+        if isinstance(map_location, str | Device):
+            where = Device(map_location)
+            return lambda d: where
+        if isinstance(map_location, Mapping):
+            table = {Device(k): Device(v) for k, v in map_location.items()}
+            return lambda d: table.get(d, d)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"minitorch.load: map_location={map_location!r}: {err}") from None
+    raise TypeError(
+        f"minitorch.load: map_location={map_location!r}: give None, a device ('cpu', "
+        "'cuda', minitorch.device(...)) or a dict such as {'cuda:0': 'cpu'} (functions, "
+        "PyTorch's other form, are not supported: minitorch has no storages to pass them)."
+    )
+
 
 def load(f: File, map_location: Any = None, weights_only: bool = True) -> Any:
     """Read what ``save`` wrote to the path or binary file ``f`` (see the module docstring).
 
-    ``map_location`` may be None or ``"cpu"`` (minitorch has one device); ``weights_only``
-    is accepted for PyTorch's signature: loading is always weights-only (no code runs).
-    Raises ``CheckpointError`` naming the file and the problem for anything else: a missing
+    ``map_location`` (None: where each tensor was saved from; ``"cpu"``, ``"cuda"``, a
+    ``Device``: all there; a dict: saved device name -> device) as ``torch.load``;
+    ``weights_only`` is accepted for PyTorch's signature: loading is always weights-only
+    (no code runs). Raises ``DeviceError`` when a tensor's device is not available here,
+    and ``CheckpointError`` naming the file and the problem for anything else: a missing
     file, random or truncated bytes, a pickle (``torch.save``), an ``.npz`` of other arrays.
     """
-    if map_location not in (None, "cpu"):
-        raise ValueError(
-            f"minitorch.load: map_location={map_location!r}: minitorch has only the CPU "
-            "(give None or 'cpu')."
-        )
+    place = _placement(map_location)
     del weights_only  # always weights-only
     where = getattr(f, "name", "the file object") if hasattr(f, "read") else os.fspath(f)
     arrays = read_npz(f, "save file")
@@ -236,8 +308,11 @@ def load(f: File, map_location: Any = None, weights_only: bool = True) -> Any:
             for key, arr in ck.optim.items():
                 pos, _, name = key.partition("/")
                 state.setdefault(int(pos), {})[name] = arr.item() if arr.ndim == 0 else arr
+            target = place(CPU)
+            if target.type != "cpu":
+                _Reader(arrays, where, place).reach(target, CPU)
             return {
-                "model": {k: Tensor(v) for k, v in ck.params.items()},
+                "model": {k: Tensor(v, device=target) for k, v in ck.params.items()},
                 "optimizer": {"state": state},
                 "meta": ck.meta,
             }
@@ -254,7 +329,7 @@ def load(f: File, map_location: Any = None, weights_only: bool = True) -> Any:
         info = None
     if not isinstance(info, dict) or info.get("format") != FORMAT or "root" not in info:
         raise CheckpointError(f"{where}: its {_ROOT!r} entry is not {FORMAT} data.")
-    reader = _Reader(arrays, where)
+    reader = _Reader(arrays, where, place)
     try:
         obj = reader.node(info["root"])
     except RecursionError:
