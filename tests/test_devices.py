@@ -344,3 +344,28 @@ def test_device_names_follow_pytorch() -> None:
     with pytest.raises(minitorch.DeviceError, match="one GPU"):
         minitorch.device("cuda:1")
     assert minitorch.tensor([1.0]).device == "cpu"
+
+
+def test_the_course_practice_kernels(cuda: str) -> None:
+    backend = minitorch.TensorBackend(minitorch.CudaOps)
+    xs = [float(i) for i in range(40)]
+    out = minitorch.sum_practice(minitorch.tensor(xs, backend=backend))
+    assert out.shape == (2,) and float(out._storage[0]) == sum(xs[:32])
+    assert float(out._storage[1]) == sum(xs[32:])
+    a = minitorch.rand(4, 4)
+    b = minitorch.rand(4, 4)
+    mm = minitorch.mm_practice(a.to(backend), b.to(backend))
+    np.testing.assert_allclose(devices.to_host(mm._array), (a @ b).to_numpy())
+    with pytest.raises(ValueError, match="square"):
+        minitorch.mm_practice(minitorch.rand(2, 3), minitorch.rand(3, 2))
+
+
+def test_gradcheck_and_functional_transforms_on_the_device(cuda: str) -> None:
+    x = minitorch.tensor([[0.5, -1.0], [2.0, 0.25]], device="cuda")
+    assert minitorch.gradcheck(lambda t: (t * t).sigmoid() @ t, x)
+    g = minitorch.grad(lambda t: (t.exp() * t).sum())(x)
+    assert g.is_cuda
+    np.testing.assert_allclose(g.cpu().to_numpy(), (x.exp() * (x + 1.0)).cpu().to_numpy())
+    jac = minitorch.jacrev(lambda t: t * 2.0)(minitorch.tensor([1.0, 2.0], device="cuda"))
+    assert jac.is_cuda and jac.cpu().tolist() == [[2.0, 0.0], [0.0, 2.0]]
+    minitorch.grad_check(lambda t: t.relu() * 3.0, minitorch.tensor([1.0, -2.0], device="cuda"))
