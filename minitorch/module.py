@@ -195,8 +195,9 @@ class Module:
         A Tensor parameter takes a Tensor (on any device), a NumPy or CuPy array or nested
         lists of numbers: the values are copied into a fresh Tensor of the parameter's
         dtype, backend and device (so the module never shares the caller's object; a CPU
-        checkpoint loads into a model on the GPU, as PyTorch copies into the parameter). A Scalar parameter takes a Scalar or a
-        real number (copied into a fresh Scalar). Other values are installed as given.
+        checkpoint loads into a model on the GPU, as PyTorch copies into the parameter).
+        A Scalar parameter takes a Scalar or a real number (copied into a fresh Scalar).
+        Other values are installed as given.
         Anything else (a string, None, a complex or object array, ragged lists) is a
         TypeError naming the key, the type and the fix.
 
@@ -292,8 +293,7 @@ def _to_args(
             dt = None
         if dt is None or dt.kind != "f":
             raise TypeError(
-                f"{owner}.to only accepts floating point dtypes (float32, float64), got "
-                f"{dtype!r}."
+                f"{owner}.to only accepts floating point dtypes (float32, float64), got {dtype!r}."
             )
     return (None if device is None else Device(device)), dt
 

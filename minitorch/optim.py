@@ -13,8 +13,9 @@ NumPy array the same array (whoever else holds it sees the step), its ``.grad`` 
 counters are on) so a graph that saved the old value refuses to backward. The rules run
 as ufuncs with ``out=``: per-parameter state buffers are updated in place and the
 intermediate products go to two scratch arrays shared by all parameters of one device and
-dtype (``_scratch``), so a step allocates nothing parameter-sized. The operations and their order are those of the
-formulas below, so results are bit for bit those of the out-of-place formulas. A Scalar
+dtype (``_scratch``), so a step allocates nothing parameter-sized. The operations and their
+order are those of the formulas below, so results are bit for bit those of the
+out-of-place formulas. A Scalar
 (immutable) gets a fresh leaf via ``Parameter.update``, as does a Tensor whose array cannot
 be written (read-only memory, or a value that is not a leaf).
 Per-parameter state (momentum buffers, Adam's moments) lives in ``self.state``, keyed by

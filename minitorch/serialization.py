@@ -9,18 +9,18 @@ and interprets only that JSON, so loading never runs code from the file.
 
 What comes back: Tensors as constants (``requires_grad`` False, like ``torch.load`` of
 detached tensors) with their dtype and backend; the same Tensor saved twice comes back as
-one object.
+one object. Dict keys may be strings, numbers, bools, None or tuples of these. ``f`` is a
+path (written atomically: a temporary file beside it, then a rename, so a crash leaves the
+old file or the new one) or a binary file object. ``load`` of a ``minitorch train``
+checkpoint (``checkpoint.npz``) gives ``{"model": state_dict, "optimizer": {"state": ...},
+"meta": ...}``.
 
 Devices, as PyTorch: a GPU tensor (or CuPy array) is written as host values with its
 device's name; ``load`` puts it back on that device by default, and raises ``DeviceError``
 (saying to pass ``map_location="cpu"``) where CUDA is not available. ``map_location``
 ``"cpu"``/``"cuda"``/a ``Device`` puts every tensor there; a dict such as
 ``{"cuda:0": "cpu"}`` maps saved devices to others (unlisted ones stay as saved). Plain
-NumPy arrays saved from the host always come back as NumPy arrays. Dict keys may be strings, numbers, bools, None or tuples of these. ``f`` is a
-path (written atomically: a temporary file beside it, then a rename, so a crash leaves the
-old file or the new one) or a binary file object. ``load`` of a ``minitorch train``
-checkpoint (``checkpoint.npz``) gives ``{"model": state_dict, "optimizer": {"state": ...},
-"meta": ...}``.
+NumPy arrays saved from the host always come back as NumPy arrays.
 """
 
 from __future__ import annotations

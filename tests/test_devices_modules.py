@@ -119,7 +119,7 @@ def test_module_to_errors(cuda: str) -> None:
         m.to(np.int64)
     with pytest.raises(TypeError, match="only accepts floating point dtypes"):
         m.to("cuda", "not a dtype")
-    with pytest.raises(TypeError, match="unexpected arguments.*memory_format"):
+    with pytest.raises(TypeError, match=r"unexpected arguments.*memory_format"):
         m.to(memory_format=None)
     with pytest.raises(ValueError, match="Unknown device 'gpu'"):
         m.to(device="gpu")
@@ -152,7 +152,7 @@ def test_module_to_cuda_without_cuda_says_what_is_missing() -> None:
 
 def test_mixing_devices_names_both(cuda: str) -> None:
     m = _model().to("cuda")
-    x, y = _batch("cpu")
+    x, _ = _batch("cpu")
     with pytest.raises(minitorch.DeviceError, match=r"cuda:0 and cpu|cpu and cuda:0"):
         m(x)
     lin = layers.Linear(6, 3).cuda()
@@ -339,7 +339,7 @@ def test_load_of_gpu_tensors_without_cuda_names_the_fix(tmp_path: Path) -> None:
     try:
         if devices.is_available():
             pytest.skip("CUDA is available here")
-        with pytest.raises(minitorch.DeviceError, match="saved on cuda:0.*map_location='cpu'"):
+        with pytest.raises(minitorch.DeviceError, match=r"saved on cuda:0.*map_location='cpu'"):
             minitorch.load(path)
         with pytest.raises(minitorch.DeviceError, match="CUDA is not available"):
             minitorch.load(path, map_location="cuda")

@@ -210,7 +210,7 @@ def test_torch_style_keywords() -> None:
     assert minitorch.load(f, map_location="cuda") == [1]  # no tensors: nothing to place
     with pytest.raises(ValueError, match="Unknown device 'gpu'"):
         minitorch.load(f, map_location="gpu")
-    with pytest.raises(TypeError, match="functions.*not supported"):
+    with pytest.raises(TypeError, match=r"functions.*not supported"):
         minitorch.load(f, map_location=lambda s, loc: s)
 
 
