@@ -384,3 +384,10 @@ def test_in_place_writes_on_the_device_are_caught_by_autograd(cuda: str) -> None
             (z + y.sum()).backward()
         errors.append(str(e.value))
     assert errors[0] == errors[1]
+
+
+def test_tensor_data_moves_to_the_gpu_in_place_keeping_its_strides(cuda: str) -> None:
+    td = minitorch.TensorData([float(i) for i in range(6)], (2, 3)).permute(1, 0)
+    td.to_cuda_()
+    assert devices.is_device_array(td._array) and td.shape == (3, 2) and td.strides == (1, 3)
+    assert td.get((2, 1)) == 5.0 and "5.00" in td.to_string()
