@@ -490,10 +490,20 @@ __all__ += ["CompileError", "Compiled", "compile"]
 # --- Devices (issue 12): the GPU through CuPy, PyTorch's device API -----------------
 # ``import minitorch`` needs no CuPy: it is imported the first time a GPU is asked for.
 from . import cuda, cuda_ops, devices  # noqa: E402
-from .cuda_ops import CudaOps  # noqa: E402
+from .cuda_ops import CudaOps, mm_practice, sum_practice  # noqa: E402
 from .devices import Device, DeviceError  # noqa: E402
 
 device = Device
 """PyTorch's name for the device class: ``minitorch.device("cuda")``."""
 
-__all__ += ["CudaOps", "Device", "DeviceError", "cuda", "cuda_ops", "device", "devices"]
+__all__ += [
+    "CudaOps",
+    "Device",
+    "DeviceError",
+    "cuda",
+    "cuda_ops",
+    "device",
+    "devices",
+    "mm_practice",
+    "sum_practice",
+]

@@ -48,6 +48,16 @@ _CONSTANTS: dict[tuple[Any, ...], Tensor] = {}
 """Shape-(1,) read-only constants made from numbers, by (value, dtype, backend)."""
 
 
+READ_ONLY: dict[int, Any] = {}
+"""The GPU arrays of the shared constants, by id (GPU arrays have no read-only flag)."""
+
+
+def writeable(arr: Any) -> bool:
+    """False for a read-only array: a NumPy array so flagged, or a shared GPU constant."""
+    flags = arr.flags
+    return bool(flags.writeable) if hasattr(flags, "writeable") else id(arr) not in READ_ONLY
+
+
 def number(like: Tensor, b: float) -> Tensor:
     """``b`` as a read-only shape-(1,) constant with ``like``'s dtype and backend (shared)."""
     key = (b, like._tensor._array.dtype, like.backend)
@@ -56,12 +66,14 @@ def number(like: Tensor, b: float) -> Tensor:
         if like.backend.xp is np:
             arr = np.array((b,), dtype=key[1])
             arr.flags.writeable = False
-        else:  # GPU arrays have no read-only flag; the constant is still never handed out
+        else:  # GPU arrays have no read-only flag: in-place writes look the array up here
             arr = like.backend.xp.array((b,), dtype=key[1])
+            READ_ONLY[id(arr)] = arr
         c = like._new(TensorData._from_c_array(arr))
         if b:  # zeros are not cached (0.0 == -0.0), nor NaNs (never found again)
             if len(_CONSTANTS) >= 256:
                 _CONSTANTS.clear()
+                READ_ONLY.clear()
             _CONSTANTS[key] = c
     if _trace.ACTIVE is not None:  # minitorch.compile: a constant, not traced data
         _trace.ACTIVE.constant(c)
@@ -113,7 +125,7 @@ def can_take(x: Tensor, leaf: Tensor) -> bool:
         and td._storage_arr is None
         and arr.dtype == leaf._tensor._array.dtype
         and arr.flags.c_contiguous
-        and getattr(arr.flags, "writeable", True)  # (a GPU array has no such flag)
+        and writeable(arr)
         # holders: the engine's variable, accumulate_derivative's x, this x, getrefcount's
         and getrefcount(x) <= 4
         # the Tensor's slot, the local td, getrefcount's argument

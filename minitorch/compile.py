@@ -65,6 +65,7 @@ import numpy as np
 
 from . import _trace, _versions
 from .autodiff import _GradMode, grads_tuple, is_grad_enabled
+from .devices import is_device_array, namespace
 from .module import Module, Parameter
 from .optim import Optimizer
 from .tensor import Tensor, _next_id
@@ -428,7 +429,7 @@ class _Accumulate:
                 mine = t._tensor._array
                 if a.shape == mine.shape:
                     if not (take and a.dtype == mine.dtype):
-                        a = np.array(a, dtype=mine.dtype, order="C")
+                        a = namespace(a).array(a, dtype=mine.dtype, order="C")
                     t._grad = t._new(TensorData._from_c_array(a))
                     return
             previous = _GradMode.enabled
@@ -508,7 +509,7 @@ class _Trace:
             return _Const(x)
         if type(x) in (tuple, list) and any(isinstance(e, Tensor) for e in x):
             return (type(x), tuple(self.spec(e) for e in x))
-        if isinstance(x, np.ndarray):
+        if isinstance(x, np.ndarray) or is_device_array(x):
             self.flat_ok = False  # an array a backward formula computed: not a slot
         return _Const(x)
 

@@ -55,10 +55,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
 from . import _trace
 from .autodiff import Context
+from .devices import namespace
 from .tensor import Tensor
 from .tensor_data import (
     Index,
@@ -87,7 +87,8 @@ __all__ = [
     "unfold",
 ]
 
-Array = npt.NDArray[Any]
+Array = Any
+"""A NumPy array, or a CuPy array on a GPU."""
 
 
 # ---------------------------------------------------------------------------
@@ -195,14 +196,22 @@ def tensor_conv2d(
 
 
 def _arr(t: Tensor) -> Array:
-    """The NumPy view of a tensor's data (any layout; never written to)."""
+    """The array view of a tensor's data (NumPy, or CuPy on a GPU; any layout; never
+    written to)."""
     _trace.check_read(t, "reading a tensor's values into NumPy")
     return t._tensor._array
 
 
 def _wrap(like: Tensor, arr: Array) -> Tensor:
     """A constant tensor on ``like``'s backend holding ``arr`` (made C-contiguous)."""
-    return like._new(TensorData._from_array(np.ascontiguousarray(arr)))
+    return like._new(TensorData._from_array(namespace(arr).ascontiguousarray(arr)))
+
+
+def _constant(like: Tensor, arr: Array) -> Tensor:
+    """A constant tensor on ``like``'s backend and device holding the host array ``arr``
+    (copied to the GPU when ``like`` is there)."""
+    xp = like.backend.xp
+    return _wrap(like, arr if xp is np else xp.asarray(arr))
 
 
 def _kernel(like: Tensor, fn: Callable[..., Array], *arrays: Array) -> Tensor:
@@ -300,7 +309,7 @@ def _unfold(x: Array, kernel: Sequence[int], geom: Geometry) -> Array:
     """
     B, C, *S = x.shape
     out = geom.out_size(S, kernel)
-    cols = np.zeros((C, *kernel, B, *out), dtype=x.dtype)
+    cols = namespace(x).zeros((C, *kernel, B, *out), dtype=x.dtype)
     xt = x.swapaxes(0, 1)  # (C, B, *S), a view
     every = slice(None)
     for offs, dst, src in _windows(kernel, S, geom):
@@ -315,7 +324,7 @@ def _fold(cols: Array, shape: Sequence[int], kernel: Sequence[int], geom: Geomet
     entry added back onto the input position it came from (overlaps summed)."""
     B, C, *S = shape
     blocks = cols.reshape(C, *kernel, B, *geom.out_size(S, kernel))
-    out = np.zeros((C, B, *S), dtype=cols.dtype)
+    out = namespace(cols).zeros((C, B, *S), dtype=cols.dtype)
     every = slice(None)
     for offs, dst, src in _windows(kernel, S, geom):
         to: tuple[Any, ...] = (every, every, *src)
@@ -334,7 +343,7 @@ def _batch_major(cols: Array, batch: int) -> Array:
 
 def _channel_major(a: Array) -> Array:
     """``(B, C, *S)`` → ``(C, B·ΠS)``, C-contiguous (a copy): the layout of ``_unfold``."""
-    return np.ascontiguousarray(a.swapaxes(0, 1)).reshape(a.shape[1], -1)
+    return namespace(a).ascontiguousarray(a.swapaxes(0, 1)).reshape(a.shape[1], -1)
 
 
 def _gemm(a: Array, b: Array, groups: int, ta: bool = False, tb: bool = False) -> Array:

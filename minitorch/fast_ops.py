@@ -7,8 +7,8 @@ vectorised twin in a lookup table, written to give exactly what ``SimpleOps`` gi
 (strict ``<``, exact ``==``, ``log(x + 1e-6)``, ``relu_back`` on ``x > 0``, ``is_close``
 at 1e-2, the overflow-free sigmoid). Any other Python float function still works, through
 a generic element-by-element path (``np.frompyfunc``, on the host), so
-``map``/``zip``/``reduce`` accept lambdas too. Results are fresh C-contiguous arrays of the input's dtype (float64 or
-float32), wrapped as Tensors on the input's backend.
+``map``/``zip``/``reduce`` accept lambdas too. Results are fresh C-contiguous arrays of
+the input's dtype (float64 or float32), wrapped as Tensors on the input's backend.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
 from . import _trace, operators
 from .devices import same_device, to_host
@@ -44,7 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FastBackend", "FastOps", "Kernels", "kernels"]
 
-Array = npt.NDArray[Any]
+Array = Any
+"""A NumPy array, or a CuPy array on a GPU (the kernels see no difference)."""
 UFn = Callable[[Array], Array]
 BFn = Callable[[Array, Array], Array]
 
@@ -259,11 +259,6 @@ _HOST = kernels(np)
 _from_c_array = TensorData._from_c_array
 
 
-def _wrap(like: Tensor, r: Array) -> Tensor:
-    """A constant Tensor on ``like``'s backend holding the fresh result ``r``."""
-    return like._new(_from_c_array(like.backend.ops.kernels().contiguous(r)))
-
-
 @functools.cache
 def _kernel(vec: Callable[..., Array], form: int, contiguous: Any) -> Callable[..., Array]:
     """The array kernel that ``minitorch.compile`` replays for one traced map or zip:
@@ -313,7 +308,7 @@ class FastOps(TensorOps):
                 r = contiguous(raw)
                 if _trace.KERNELS is not None:
                     _trace.KERNELS.append((_kernel(vec, 0, r is raw or contiguous), (x,), r))
-                return a._new(_from_c_array(r))  # _wrap, inlined
+                return a._new(_from_c_array(r))
             _check_map_out(name, a, out)
             copyto(out._tensor._array, raw, casting="unsafe")
             return out
@@ -367,7 +362,7 @@ class FastOps(TensorOps):
             r = contiguous(raw)
             if _trace.KERNELS is not None:
                 _trace.KERNELS.append((_kernel(vec, form, r is raw or contiguous), (x, y), r))
-            return a._new(_from_c_array(r))  # _wrap, inlined
+            return a._new(_from_c_array(r))
 
         return _zip
 

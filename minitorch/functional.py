@@ -411,7 +411,7 @@ class _Stack(Function):
 
     @staticmethod
     def forward(ctx: Context, *parts: Tensor) -> Tensor:
-        arr = np.stack([p._tensor._array for p in parts])
+        arr = parts[0].backend.xp.stack([p._tensor._array for p in parts])
         return parts[0]._new(TensorData._from_array(arr))
 
     @staticmethod
@@ -427,7 +427,7 @@ def _fresh(x: Tensor) -> Tensor:
 
 
 def _ones(t: Tensor) -> Tensor:
-    return t._new(TensorData._from_array(np.ones(t.shape, dtype=t.dtype)))
+    return t._new(TensorData._from_array(t.backend.xp.ones(t.shape, dtype=t.dtype)))
 
 
 def _reaches_foreign(items: Sequence[Tensor], own: set[int]) -> bool:
@@ -445,7 +445,8 @@ def _tensor_items(out: Any, like: Tensor, who: str) -> tuple[list[Tensor], bool]
         if isinstance(o, Tensor):
             res.append(o)
         elif isinstance(o, numbers.Real) and not isinstance(o, bool):
-            res.append(like._new(TensorData._from_array(np.array([float(o)], dtype=like.dtype))))
+            arr = like.backend.xp.array([float(o)], dtype=like.dtype)
+            res.append(like._new(TensorData._from_array(arr)))
         else:
             raise TypeError(
                 f"{who}: the function must return a Tensor (or a tuple of Tensors), got "
@@ -483,7 +484,8 @@ def _tensor_vjp(
             elif graph:
                 res.append(d)
             else:  # a plain, contiguous copy (a gradient may be a broadcast view)
-                res.append(p._new(TensorData._from_array(np.array(d._tensor._array, order="C"))))
+                arr = p.backend.xp.array(d._tensor._array, order="C")
+                res.append(p._new(TensorData._from_array(arr)))
         return res
 
     values = items if recorded else [o.detach() for o in items]
@@ -492,7 +494,8 @@ def _tensor_vjp(
 
 def _as_cotangent(ct: Any, out: Tensor, who: str) -> Tensor:
     if isinstance(ct, numbers.Real) and not isinstance(ct, bool):
-        return out._new(TensorData._from_array(np.full(out.shape, float(ct), dtype=out.dtype)))
+        full = out.backend.xp.full(out.shape, float(ct), dtype=out.dtype)
+        return out._new(TensorData._from_array(full))
     if not isinstance(ct, Tensor):
         raise TypeError(
             f"{who}: a cotangent must be a Tensor or a number, got {type(ct).__name__}."
@@ -549,7 +552,7 @@ def _tensor_jacrev(
         for o, out in enumerate(values):
             rows: list[list[Tensor]] = [[] for _ in idx]
             for e in np.ndindex(*out.shape):
-                arr = np.zeros(out.shape, dtype=out.dtype)
+                arr = out.backend.xp.zeros(out.shape, dtype=out.dtype)
                 arr[e] = 1.0
                 cts: list[Tensor | None] = [None] * len(values)
                 cts[o] = out._new(TensorData._from_array(arr))

@@ -87,7 +87,8 @@ def grad_central_difference(
     from .tensor_ops import SimpleBackend
 
     x = vals[arg]
-    up = Tensor(np.zeros(x.shape), backend=SimpleBackend)
+    on_cpu = x.backend.device.type == "cpu"  # a GPU tensor gets its perturbation there
+    up = Tensor(np.zeros(x.shape), backend=SimpleBackend if on_cpu else x.backend)
     up[tuple(ind)] = epsilon
     with no_grad():
         vals1 = [v if j != arg else v + up for j, v in enumerate(vals)]
@@ -202,7 +203,9 @@ def _float64_leaves(inputs: Sequence[Any], requires_grad: bool) -> list[Any]:
 
     return [
         Tensor(
-            TensorData._from_array(np.array(x._tensor._array, dtype=np.float64, order="K")),
+            TensorData._from_array(
+                x.backend.xp.array(x._tensor._array, dtype=np.float64, order="K")
+            ),
             backend=x.backend,
             requires_grad=requires_grad,
         )
@@ -248,7 +251,7 @@ def gradcheck(
 
     (f(*xs) * w).sum().backward()
     analytic = {
-        i: np.zeros(x.shape) if x.grad is None else x.grad.to_numpy()
+        i: np.zeros(x.shape) if x.grad is None else x.grad.cpu().to_numpy()
         for i, x in enumerate(xs)
         if isinstance(x, Tensor)
     }

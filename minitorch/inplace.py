@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _versions
+from . import _fastpath, _versions
 from .autodiff import Context, is_grad_enabled
 from .devices import same_device
 from .indexing import for_array
@@ -92,7 +92,7 @@ def check_target(t: Tensor, op: str) -> None:
                     "`y = y + x`), or .clone() the view first and modify the clone."
                 )
     arr = t._tensor._array
-    if not arr.flags.writeable:
+    if not _fastpath.writeable(arr):
         raise RuntimeError(
             f"{op}: this tensor's memory is read-only (a shared constant or a broadcast "
             "view); .clone() it (or make a new tensor) and modify that."

@@ -38,11 +38,14 @@ import numpy.typing as npt
 
 from . import _trace
 from .autodiff import Context
+from .devices import namespace, to_host
 from .fast_conv import (
+    Array,
     Conv1dFun,
     Conv2dFun,
     Geometry,
     _arr,
+    _constant,
     _conv,
     _ints,
     _kernel,
@@ -55,7 +58,6 @@ from .fast_conv import (
     unfold,
 )
 from .tensor import Tensor
-from .tensor_data import TensorData
 from .tensor_functions import Function, Max, TensorContext
 
 __all__ = [
@@ -157,12 +159,12 @@ def _out_hw(spec: _PoolSpec) -> tuple[int, ...]:
     return g.out_size(hw, kernel)
 
 
-def _pad(x: npt.NDArray[Any], g: Geometry, value: float) -> npt.NDArray[Any]:
+def _pad(x: Array, g: Geometry, value: float) -> Array:
     """x with g's padding on the last two dims, filled with ``value`` (x itself if none)."""
     if not any(g.pad_lo) and not any(g.pad_hi):
         return x
     widths = ((0, 0), (0, 0), *zip(g.pad_lo, g.pad_hi))
-    return np.pad(x, widths, constant_values=value)
+    return namespace(x).pad(x, widths, constant_values=value)
 
 
 def _offsets(kernel: tuple[int, int]) -> list[tuple[int, int]]:
@@ -196,13 +198,14 @@ class _MaxPool2d(Function):
     @staticmethod
     def forward(ctx: Context, a: Tensor, spec: _PoolSpec) -> Tensor:
         x = _pad(_arr(a), spec[1], -np.inf)
+        xp = a.backend.xp
         subs = [x[_subgrid(spec, i, j)] for i, j in _offsets(spec[0])]
         out = subs[0]
         for sub in subs[1:]:
-            out = np.maximum(out, sub)
-        mask = np.empty((len(subs), *out.shape), dtype=bool)
+            out = xp.maximum(out, sub)
+        mask = xp.empty((len(subs), *out.shape), dtype=bool)
         for k, sub in enumerate(subs):
-            np.equal(sub, out, out=mask[k])
+            xp.equal(sub, out, out=mask[k])
         ctx.save_for_backward(mask, spec)
         return _wrap(a, out)
 
@@ -223,15 +226,16 @@ class _PoolScatter(Function):
         ctx.save_for_backward(mask, spec)
         kernel, geom, (H, W) = spec
         gv = _arr(g)
+        xp = g.backend.xp
         B, C = gv.shape[:2]
         shape = (B, C, H + geom.pad_lo[0] + geom.pad_hi[0], W + geom.pad_lo[1] + geom.pad_hi[1])
         pairs = zip(_offsets(kernel), mask)
         if _tiles_exactly(spec):  # every position written once
-            out = np.empty(shape, dtype=gv.dtype)
+            out = xp.empty(shape, dtype=gv.dtype)
             for (i, j), m in pairs:
-                np.multiply(gv, m, out=out[_subgrid(spec, i, j)])
+                xp.multiply(gv, m, out=out[_subgrid(spec, i, j)])
         else:
-            out = np.zeros(shape, dtype=gv.dtype)
+            out = xp.zeros(shape, dtype=gv.dtype)
             for (i, j), m in pairs:
                 out[_subgrid(spec, i, j)] += gv * m
         top, left = geom.pad_lo
@@ -252,7 +256,7 @@ class _PoolGather(Function):
     def forward(ctx: Context, h: Tensor, mask: npt.NDArray[np.bool_], spec: _PoolSpec) -> Tensor:
         ctx.save_for_backward(mask, spec)
         hv = _pad(_arr(h), spec[1], 0.0)
-        out = np.zeros(mask.shape[1:], dtype=hv.dtype)
+        out = h.backend.xp.zeros(mask.shape[1:], dtype=hv.dtype)
         for (i, j), m in zip(_offsets(spec[0]), mask):
             out += hv[_subgrid(spec, i, j)] * m
         return _wrap(h, out)
@@ -312,7 +316,7 @@ def _avgpool(
     window size (or the count of real elements, or ``divisor_override``)."""
     kernel, geom, (H, W) = spec
     B, C = input.shape[:2]
-    ones = input._new(TensorData._from_array(np.ones((1, 1, *kernel), dtype=input.dtype)))
+    ones = _wrap(input, input.backend.xp.ones((1, 1, *kernel), dtype=input.dtype))
     flat = input.contiguous().view(B * C, 1, H, W)
     sums = _conv(flat, ones, geom)
     oh, ow = geom.out_size((H, W), kernel)
@@ -328,7 +332,7 @@ def _avgpool(
         for n, k, s, lo, m in zip((H, W), kernel, geom.stride, geom.pad_lo, (oh, ow))
     ]
     inv = (1.0 / np.outer(*counts)).astype(input.dtype)
-    return sums * input._new(TensorData._from_array(inv))
+    return sums * _constant(input, inv)
 
 
 def maxpool2d(
@@ -534,12 +538,13 @@ def _log_softmax(x: npt.NDArray[Any], dim: int) -> npt.NDArray[Any]:
     if x.size == 0:
         empty: npt.NDArray[Any] = x.copy()
         return empty
+    xp = namespace(x)
     m = x.max(axis=dim, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
+    m = xp.where(xp.isfinite(m), m, 0.0)
     s = x - m
     with np.errstate(divide="ignore"):
-        out: npt.NDArray[Any] = np.ascontiguousarray(
-            s - np.log(np.exp(s).sum(axis=dim, keepdims=True))
+        out: npt.NDArray[Any] = xp.ascontiguousarray(
+            s - xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
         )
     return out
 
@@ -597,7 +602,7 @@ def _dropout_mask(like: Tensor, rate: float, scale: float) -> Tensor:
     keep = (rng.random(like.shape) >= rate).astype(like.dtype)
     if scale != 1.0:
         keep *= scale
-    return like._new(TensorData._from_array(keep))
+    return _constant(like, keep)  # drawn on the host: the same mask on every device
 
 
 def dropout(input: Tensor, rate: float, ignore: bool = False) -> Tensor:
@@ -611,7 +616,7 @@ def dropout(input: Tensor, rate: float, ignore: bool = False) -> Tensor:
     if ignore or rate <= 0.0:
         return input
     if rate >= 1.0:
-        return input * input._new(TensorData._from_array(np.zeros(input.shape, input.dtype)))
+        return input * _wrap(input, input.backend.xp.zeros(input.shape, input.dtype))
     return _dropout(input, rate, 1.0)
 
 
@@ -660,7 +665,7 @@ def _class_weight(name: str, weight: Any, classes: int, dtype: Any) -> npt.NDArr
                 f"{name}: weight is used as a constant (no gradient flows to it, as in "
                 "PyTorch); pass weight.detach()."
             )
-        weight = _arr(weight)
+        weight = to_host(_arr(weight))
     w = np.asarray(weight, dtype=dtype)
     if w.shape != (classes,):
         raise ValueError(
@@ -738,13 +743,13 @@ def _loss_from_logp(
         q = (
             target
             if isinstance(target, Tensor)
-            else logp._new(TensorData._from_array(np.ascontiguousarray(raw, dtype=logp.dtype)))
+            else _constant(logp, np.ascontiguousarray(raw, dtype=logp.dtype))
         )
         q = q.contiguous().view(*logp.shape)
         if smoothing:
             q = q * (1.0 - smoothing) + smoothing / c
         if weight is not None:
-            q = q * logp._new(TensorData._from_array(w.reshape(wshape)))
+            q = q * _constant(logp, w.reshape(wshape))
         loss = -(logp * q).sum(1).contiguous().view(*out_shape)
         count = float(math.prod(out_shape))
     else:
@@ -779,7 +784,8 @@ def _class_targets(
     """From class-index targets: q (the weights on log p, logp's shape) and the mean's
     ``scale`` and ``shift`` (shape (1,)). Reads the targets' values, so under
     ``minitorch.compile`` it is a live step (called again on each replay)."""
-    values = _arr(target) if isinstance(target, Tensor) else np.asarray(target)
+    # Targets are checked and turned into q on the host (N numbers; copied back from a GPU).
+    values = to_host(_arr(target)) if isinstance(target, Tensor) else np.asarray(target)
     expected = () if unbatched else out_shape
     if tuple(values.shape) != expected and not (unbatched and values.size == 1):
         probs = " or the input's shape for class probabilities" if probabilities else ""
@@ -804,9 +810,9 @@ def _class_targets(
     scale, shift = (1.0 / count, 0.0) if count else (0.0, math.nan)
     dtype = logp.dtype
     return (
-        logp._new(TensorData._from_array(q_arr)),
-        logp._new(TensorData._from_array(np.array([scale], dtype=dtype))),
-        logp._new(TensorData._from_array(np.array([shift], dtype=dtype))),
+        _constant(logp, q_arr),
+        _constant(logp, np.array([scale], dtype=dtype)),
+        _constant(logp, np.array([shift], dtype=dtype)),
     )
 
 
@@ -885,8 +891,9 @@ _LOG_FLOOR = -100.0
 
 def _floored_log(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """max(log x, −100) elementwise, for x in [0, 1] (log 0 = −100, no warning)."""
+    xp = namespace(x)
     with np.errstate(divide="ignore"):
-        out: npt.NDArray[Any] = np.maximum(np.log(x), _LOG_FLOOR)
+        out: npt.NDArray[Any] = xp.maximum(xp.log(x), _LOG_FLOOR)
     return out
 
 
@@ -920,14 +927,15 @@ class _BCE(Function):
     @staticmethod
     def forward(ctx: Context, p: Tensor, y: Tensor) -> Tensor:
         x, t = _arr(p), _arr(y)
-        if np.any((x < 0.0) | (x > 1.0)):
+        xp = p.backend.xp
+        if bool(xp.any((x < 0.0) | (x > 1.0))):
             raise ValueError(
                 "binary_cross_entropy: input must hold probabilities in [0, 1] (use "
                 "binary_cross_entropy_with_logits for raw scores)."
             )
         log_p = _floored_log(x)
         with np.errstate(divide="ignore"):  # log(1 − p) as log1p(−p): exact for small p
-            log_q = np.maximum(np.log1p(-x), _LOG_FLOOR)
+            log_q = xp.maximum(xp.log1p(-x), _LOG_FLOOR)
         ctx.save_for_backward(p, y)
         return _wrap(p, -(t * log_p + (1.0 - t) * log_q))
 
@@ -965,8 +973,9 @@ class _BCEWithLogits(Function):
     @staticmethod
     def forward(ctx: Context, z: Tensor, y: Tensor) -> Tensor:
         x, t = _arr(z), _arr(y)
+        xp = z.backend.xp
         ctx.save_for_backward(z, y)
-        return _wrap(z, np.maximum(x, 0.0) - x * t + np.log1p(np.exp(-np.abs(x))))
+        return _wrap(z, xp.maximum(x, 0.0) - x * t + xp.log1p(xp.exp(-xp.abs(x))))
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, Any]:
@@ -999,7 +1008,8 @@ class _Gather(Function):
     @staticmethod
     def forward(ctx: Context, w: Tensor, idx: npt.NDArray[np.intp]) -> Tensor:
         ctx.save_for_backward(w.shape[0], idx)
-        return _wrap(w, _arr(w)[idx])
+        x = _arr(w)
+        return _wrap(w, x[idx if isinstance(x, np.ndarray) else w.backend.xp.asarray(idx)])
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Any, float]:
@@ -1014,8 +1024,16 @@ class _ScatterRows(Function):
     def forward(ctx: Context, g: Tensor, idx: npt.NDArray[np.intp], rows: int) -> Tensor:
         ctx.save_for_backward(idx)
         x = _arr(g)
-        out = np.zeros((rows, *x.shape[idx.ndim :]), dtype=x.dtype)
-        np.add.at(out, idx, x)
+        xp = g.backend.xp
+        shape = (rows, *x.shape[idx.ndim :])
+        if xp is np:
+            out = np.zeros(shape, dtype=x.dtype)
+            np.add.at(out, idx, x)
+        else:  # a GPU: one bincount over the flat positions (row·D + column)
+            d = math.prod(shape[1:])
+            pos = (xp.asarray(idx).reshape(-1, 1) * d + xp.arange(d)).reshape(-1)
+            sums = xp.bincount(pos, weights=x.reshape(-1), minlength=rows * d)
+            out = sums.astype(x.dtype).reshape(shape)
         return _wrap(g, out)
 
     @staticmethod
@@ -1029,7 +1047,7 @@ def embedding(input: Any, weight: Tensor) -> Tensor:
 
     ∂L/∂weight[r] = Σ of the output gradients at the positions where ``input == r``.
     """
-    raw = np.asarray(_arr(input) if isinstance(input, Tensor) else input)
+    raw = np.asarray(to_host(_arr(input)) if isinstance(input, Tensor) else input)
     idx = raw.astype(np.intp)
     if not np.array_equal(idx, raw):
         raise ValueError("embedding: indices must be integers.")

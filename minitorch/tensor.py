@@ -1594,13 +1594,21 @@ class Tensor:
         """This tensor as float64 (PyTorch's ``double``); itself if already float64."""
         return self.to(np.float64)
 
-    def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False) -> Tensor:
+    def to(
+        self,
+        *args: Any,
+        dtype: Any = None,
+        device: Any = None,
+        copy: bool = False,
+        non_blocking: bool = False,
+    ) -> Tensor:
         """This tensor with another dtype, device and/or backend, differentiably.
 
         ``to(np.float32)``, ``to("float64")``, ``to("cuda")``, ``to("cpu")``,
         ``to(minitorch.device("cuda"), dtype=...)``, ``to(other_tensor)`` (its dtype and
         backend), ``to(backend)``. Returns this very tensor when nothing changes (unless
         ``copy=True``); the gradient flows back to this tensor's device and dtype.
+        ``non_blocking`` is accepted for PyTorch's code; copies are always synchronous.
         """
         backend = self.backend
         for a in args:
@@ -1621,7 +1629,7 @@ class Tensor:
             return tf.Copy.apply(self) if copy else self
         return tf.To.apply(self, dt, backend)
 
-    def cuda(self, device: Any = None) -> Tensor:
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
         """This tensor on the GPU (``to("cuda")``); itself when already there."""
         return self.to("cuda" if device is None else device)
 

@@ -145,7 +145,7 @@ def _as_storage(storage: Any) -> Storage:
     """A 1-D float array: float arrays (NumPy, or CuPy on a GPU) are used as they are
     (shared), the rest converted."""
     if isinstance(storage, np.ndarray) or devices.is_device_array(storage):
-        arr = storage if storage.dtype in _FLOAT_DTYPES else storage.astype(np.float64)
+        arr: Storage = storage if storage.dtype in _FLOAT_DTYPES else storage.astype(np.float64)
         return arr if arr.ndim == 1 else arr.reshape(-1)
     return np.array(storage, dtype=np.float64).reshape(-1)
 

@@ -181,7 +181,7 @@ _BINARY = (
     "add sub mul truediv floordiv pow mod matmul lt le gt ge eq ne and or xor "
     "radd rsub rmul rtruediv rpow rmatmul iadd isub imul itruediv ipow"
 )
-for _op in _BINARY.split():  # noqa: SIM905
+for _op in _BINARY.split():
     setattr(ndarray, f"__{_op}__", _binary(f"__{_op}__"))
 for _op in ("neg", "pos", "abs", "invert"):
     setattr(ndarray, f"__{_op}__", lambda self, _n=_op: _wrap(getattr(self._a, f"__{_n}__")(), ()))

@@ -74,7 +74,8 @@ def fmt(value: Any) -> str:
     """A value or derivative, short: 4 significant digits; tensors of up to 4 numbers listed."""
     if is_tensor(value):
         try:
-            flat = value.to_numpy().reshape(-1)
+            on_host = value.detach().cpu() if getattr(value, "is_cuda", False) else value
+            flat = on_host.to_numpy().reshape(-1)
         except FreedValuesError:  # an intermediate no one holds: the graph kept its shape
             return f"tensor{tuple(value.shape)}"
         if flat.size > 4:
