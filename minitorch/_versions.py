@@ -105,14 +105,15 @@ def switch_on(rebase: bool = False) -> None:
 
 
 def root(arr: Any) -> Any:
-    """The NumPy array that owns ``arr``'s memory (``arr`` itself if it owns it)."""
+    """The array that owns ``arr``'s memory (``arr`` itself if it owns it)."""
+    kind = np.ndarray if isinstance(arr, np.ndarray) else type(arr)  # or a GPU array type
     while True:
         b = arr.base
         if b is None:
             return arr
-        if not isinstance(b, np.ndarray):  # e.g. as_strided's helper object, which holds it
+        if not isinstance(b, kind):  # e.g. as_strided's helper object, which holds it
             b = getattr(b, "base", None)
-            if not isinstance(b, np.ndarray):
+            if not isinstance(b, kind):
                 return arr
         arr = b
 

@@ -387,6 +387,12 @@ class TensorData:
             raise IndexingError(f"view needs contiguous data; shape {self.shape} is not.")
         return TensorData._from_array(self._array.reshape(shape), self._storage)
 
+    def to_cuda_(self) -> None:
+        """Move the storage to the GPU in place, keeping shape and strides (the course's
+        name; needs CuPy and a GPU, else ``DeviceError`` says which is missing)."""
+        moved = TensorData(devices.move(self._storage, devices.CUDA), self.shape, self.strides)
+        self._array, self._storage_arr = moved._array, moved._storage_arr
+
     # -- display -------------------------------------------------------------------
     def to_string(self) -> str:
         """The values as nested brackets, two decimals (``nan``/``inf`` shown as such)."""

@@ -369,3 +369,25 @@ def test_gradcheck_and_functional_transforms_on_the_device(cuda: str) -> None:
     jac = minitorch.jacrev(lambda t: t * 2.0)(minitorch.tensor([1.0, 2.0], device="cuda"))
     assert jac.is_cuda and jac.cpu().tolist() == [[2.0, 0.0], [0.0, 2.0]]
     minitorch.grad_check(lambda t: t.relu() * 3.0, minitorch.tensor([1.0, -2.0], device="cuda"))
+
+
+def test_in_place_writes_on_the_device_are_caught_by_autograd(cuda: str) -> None:
+    """The version counters see a GPU array's views as the CPU's: modifying a tensor that
+    backward needs raises the same error on both devices."""
+    errors = []
+    for device in ("cpu", "cuda"):
+        x = minitorch.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+        y = x.exp()  # backward reads y (its output)
+        z = y.view(3, 1).sum()
+        y.detach()[0] = 5.0  # a write through another tensor over the same memory
+        with pytest.raises(RuntimeError, match="modified") as e:
+            (z + y.sum()).backward()
+        errors.append(str(e.value))
+    assert errors[0] == errors[1]
+
+
+def test_tensor_data_moves_to_the_gpu_in_place_keeping_its_strides(cuda: str) -> None:
+    td = minitorch.TensorData([float(i) for i in range(6)], (2, 3)).permute(1, 0)
+    td.to_cuda_()
+    assert devices.is_device_array(td._array) and td.shape == (3, 2) and td.strides == (1, 3)
+    assert td.get((2, 1)) == 5.0 and "5.00" in td.to_string()
