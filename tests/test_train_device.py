@@ -122,7 +122,10 @@ def test_run_folder_records_the_device_and_resumes_on_the_cpu(
 def test_divergence_is_found_on_the_device(cuda: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _float64_subset(monkeypatch)
     config = default_config("mlp", hidden=8, epochs=1, lr=1e30, optimizer="sgd", device="cuda")
-    with pytest.raises(train_module.TrainingDivergedError, match="smaller --lr"):
+    with (
+        np.errstate(over="ignore", invalid="ignore"),
+        pytest.raises(train_module.TrainingDivergedError, match="smaller --lr"),
+    ):
         fit(config, progress=False, log=None)
 
 
