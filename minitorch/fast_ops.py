@@ -52,9 +52,10 @@ BFn = Callable[[Array, Array], Array]
 class Kernels:
     """The vectorised kernels of one array namespace ``xp`` (NumPy, or CuPy on a GPU).
 
-    ``maps``, ``zips`` and ``reduces`` map each known float function to its array kernel.
-    Every kernel is written once, over ``xp``; the two namespaces differ only where noted
-    (a Python-function fallback runs on the host; NumPy's ufuncs reduce without a wrapper).
+    ``maps`` and ``zips`` map each known float function to its array kernel, ``reducer``
+    gives a fold's. Every kernel is written once, over ``xp``; the two namespaces differ
+    only where noted (a Python-function fallback runs on the host; NumPy's ufuncs reduce
+    without a wrapper; ``relu_back`` on a GPU is one ``where``).
     """
 
     def __init__(self, xp: ModuleType) -> None:
