@@ -19,9 +19,11 @@ from typing import Any
 
 from ..checkpoint import CheckpointError, load_checkpoint
 from ..datasets import datasets
+from ..devices import DeviceError, cuda_namespace
 from .graph import add_graph_command
 from .train import (
     CHECKPOINT,
+    DEVICES,
     DIGITS,
     IDX,
     LECTURE,
@@ -111,6 +113,9 @@ def _options() -> list[tuple[str, Callable[[str], Any], str, str]]:
         ("--out", str, "DIR", "output folder (cnn/mlp; default runs/<model>-<data>-<time>)"),
         ("--resume", str, "RUN", "continue the run in folder RUN (or from its checkpoint.npz) "
          "to --epochs (default: the epochs it was started with)"),
+        ("--device", _choice("device", DEVICES), "{" + ",".join(DEVICES) + "}",
+         "where the Tensor models train: cpu, or cuda (an NVIDIA GPU; needs CuPy, "
+         "pip install 'minitorch[gpu]'); default: cpu, or the device of the run resumed"),
     ]  # fmt: skip
 
 
@@ -203,6 +208,7 @@ def run_config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None, bool
         for k in ("points", "epochs", "batch_size", "optimizer", "lr", "seed", "hidden", "depth")
     }
     given["log_every"] = args.log_every
+    given["device"] = args.device
     if args.data_dir and args.dataset is not None:
         raise ValueError("give either --dataset or --data-dir, not both.")
     dataset = IDX if args.data_dir else args.dataset
@@ -267,23 +273,26 @@ def _error(err: BaseException, status: int) -> int:
 def _train(args: argparse.Namespace) -> int:
     try:
         config, out, resume = run_config(args)
+        if config.device != "cpu":
+            cuda_namespace()  # no CuPy or no GPU: say what is missing, before anything else
     except CheckpointError as err:
         return _error(err, 1)
-    except ValueError as err:
+    except (ValueError, DeviceError) as err:
         return _error(err, 2)
     c, quiet = config, bool(args.quiet)
+    where = "" if c.device == "cpu" else f", on {c.device}"
     if not quiet and c.lecture:
         batches = "" if c.batch_size is None else f", batch size {c.batch_size}"
         print(
             f"training {c.model} backend on {c.dataset} ({c.points} points): hidden {c.hidden}, "
-            f"depth {c.depth}, lr {c.lr}, {c.epochs} epochs{batches}, seed {c.seed}",
+            f"depth {c.depth}, lr {c.lr}, {c.epochs} epochs{batches}, seed {c.seed}{where}",
             flush=True,
         )
     elif not quiet:
         data = c.data_dir if c.dataset == IDX else c.dataset
         print(
             f"training {c.model} on {data}: {c.epochs} epochs, batch {c.batch_size}, "
-            f"{c.optimizer} lr {c.lr}, seed {c.seed} -> {out}",
+            f"{c.optimizer} lr {c.lr}, seed {c.seed}{where} -> {out}",
             flush=True,
         )
     try:

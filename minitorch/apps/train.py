@@ -24,6 +24,14 @@ it bit for bit) and ``metrics.json``, and at the end the plots (``loss.png``;
 ``confusion.png`` or ``decision_boundary.png``; they need the ``plots`` extra). Without
 ``out`` nothing is written and the test set is evaluated after the last epoch only.
 Losses reported are the plain ones (no label smoothing).
+
+``device`` (``"cpu"`` or ``"cuda"``, the Tensor models only): the model's parameters are
+moved there with ``model.to(device)``, each batch is copied there, and the metrics are
+read back on the host (``item()``, the logits of each batch); the numbers equal the CPU's
+up to floating-point rounding (cuBLAS sums in another order). The run folder holds host
+arrays, so a run saved on one device resumes on the other. Without CuPy or a GPU,
+``device="cuda"`` raises ``minitorch.DeviceError`` saying what is missing, before anything
+is trained or written.
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
-from .. import nn
+from .. import devices, nn
 from ..autodiff import no_grad
 from ..checkpoint import (
     CheckpointError,
@@ -59,6 +67,7 @@ from ..checkpoint import (
 from ..compile import compile as compile_function
 from ..data import load_digits, load_mnist
 from ..datasets import Graph, datasets
+from ..devices import Device
 from ..module import Module
 from ..optim import SGD, Adam, AdamW, CosineAnnealingLR
 from ..scalar import Scalar
@@ -68,6 +77,7 @@ from .models import ScalarNetwork, TensorNetwork, cnn, mlp
 
 __all__ = [
     "CHECKPOINT",
+    "DEVICES",
     "DIGITS",
     "IDX",
     "LECTURE",
@@ -94,6 +104,7 @@ LECTURE = ("scalar", "tensor")
 """The lecture's Network on Scalars and on Tensors."""
 MODELS = (*LECTURE, "mlp", "cnn")
 OPTIMIZERS = ("sgd", "adam", "adamw")
+DEVICES = ("cpu", "cuda")
 DIGITS = "digits"
 IDX = "idx"
 CHECKPOINT = "checkpoint.npz"
@@ -116,7 +127,8 @@ class TrainConfig:
     ``hidden``: hidden width (the lecture's network, mlp) or the cnn's first conv channels
     (the second has twice as many); ``depth``: hidden layers. ``batch_size`` None: the full
     batch. ``weight_decay`` None: the optimiser's default (AdamW 0.01, others 0).
-    ``log_every``: print a line every this many epochs (and after the last).
+    ``log_every``: print a line every this many epochs (and after the last). ``device``:
+    where the Tensor models compute, ``"cpu"`` or ``"cuda"`` (an NVIDIA GPU through CuPy).
     """
 
     model: str = "cnn"
@@ -133,6 +145,7 @@ class TrainConfig:
     hidden: int = 32
     depth: int = 1
     log_every: int = 1
+    device: str = "cpu"
 
     @property
     def lecture(self) -> bool:
@@ -140,7 +153,7 @@ class TrainConfig:
         return self.model in LECTURE
 
     def __post_init__(self) -> None:
-        for name, allowed in (("model", MODELS), ("optimizer", OPTIMIZERS)):
+        for name, allowed in (("model", MODELS), ("optimizer", OPTIMIZERS), ("device", DEVICES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
         for name in ("epochs", "hidden", "depth", "points", "log_every", "batch_size"):
@@ -180,6 +193,11 @@ class TrainConfig:
                 "the lecture's network trains with plain SGD and no label smoothing "
                 f"(got --optimizer {self.optimizer}, label_smoothing {self.label_smoothing}): "
                 "--optimizer is for --model mlp|cnn."
+            )
+        if self.model == "scalar" and self.device != "cpu":
+            raise ValueError(
+                f"--device {self.device}: the scalar backend computes on Python floats, on "
+                "the CPU only (try --backend tensor, or --model mlp|cnn)."
             )
         if self.model == "scalar" and self.batch_size is not None:
             raise ValueError(
@@ -387,16 +405,28 @@ def batch_loss(
             total = total + p_true.log()
         nll = total * (-1.0 / len(y))
         return nll, nll.data * len(y), correct
-    out, loss = outputs_and_loss(config, model, Tensor(x), batch_targets(config, y))
+    device = _model_device(model)
+    target = batch_targets(config, y, device)
+    out, loss = outputs_and_loss(config, model, Tensor(x, device=device), target)
     return (loss, *batch_stats(config, loss, out, y))
 
 
-def batch_targets(config: TrainConfig, y: Array) -> Tensor:
-    """A batch's labels as the Tensor the loss takes: the signs s = 2y − 1 (shape (B, 1)) for
-    the lecture's network, else the class indices (as floats)."""
+def _model_device(model: Module) -> Device | None:
+    """The device of ``model``'s first Tensor parameter (None: none, or on the CPU)."""
+    for p in model.parameters():
+        if isinstance(p.value, Tensor):
+            where = p.value.device
+            return None if where.type == "cpu" else where
+    return None
+
+
+def batch_targets(config: TrainConfig, y: Array, device: Device | None = None) -> Tensor:
+    """A batch's labels as the Tensor the loss takes, on ``device`` (None: the CPU): the
+    signs s = 2y − 1 (shape (B, 1)) for the lecture's network, else the class indices (as
+    floats)."""
     if config.model == "tensor":
-        return Tensor(2.0 * y.reshape(-1, 1) - 1.0)
-    return Tensor(np.asarray(y, dtype=np.float64))
+        return Tensor(2.0 * y.reshape(-1, 1) - 1.0, device=device)
+    return Tensor(np.asarray(y, dtype=np.float64), device=device)
 
 
 def outputs_and_loss(
@@ -412,10 +442,11 @@ def outputs_and_loss(
 
 
 def batch_stats(config: TrainConfig, loss: Tensor, out: Tensor, y: Array) -> tuple[float, int]:
-    """(the batch's summed plain loss, how many it gets right) from ``outputs_and_loss``."""
+    """(the batch's summed plain loss, how many it gets right) from ``outputs_and_loss``,
+    read back on the host."""
     if config.model == "tensor":
-        return loss.item() * len(y), int(np.count_nonzero(out.to_numpy() > 0.0))
-    return _cross_entropy_stats(out.to_numpy(), y)
+        return loss.item() * len(y), int(np.count_nonzero(out.cpu().to_numpy() > 0.0))
+    return _cross_entropy_stats(out.cpu().to_numpy(), y)
 
 
 def train_step(
@@ -500,9 +531,17 @@ class _State:
 
 def _first_nonfinite(values: Any) -> str | None:
     """``"nan"`` / ``"inf"`` / ``"-inf"`` for the first non-finite number of ``values`` (a
-    Scalar, Tensor, array or number), None when all are finite."""
+    Scalar, Tensor, array or number, on any device), None when all are finite. A GPU array
+    is checked on the GPU; only the answer (and a bad array) comes back to the host."""
     if isinstance(values, Scalar):
         values = values.data
+    if isinstance(values, Tensor):
+        values = values._tensor._array
+    if devices.is_device_array(values):
+        xp = devices.namespace(values)
+        if values.dtype.kind != "f" or bool(xp.isfinite(values).all()):
+            return None
+        values = devices.to_host(values)
     arr = np.asarray(values)
     if arr.dtype.kind != "f":
         return None
@@ -550,7 +589,7 @@ def _resume(
     differ = [
         f"{k}={saved.get(k)!r} in the checkpoint, {v!r} now"
         for k, v in asdict(config).items()
-        if k not in ("epochs", "log_every") and saved.get(k, v) != v
+        if k not in ("epochs", "log_every", "device") and saved.get(k, v) != v
     ]
     if differ:
         raise CheckpointError(f"{path} belongs to a different run: " + "; ".join(differ) + ".")
@@ -612,12 +651,17 @@ def fit(
     folder (mlp and cnn). ``resume``: continue from ``out/checkpoint.npz``, whose settings
     must equal ``config``'s but for ``epochs`` (which may be raised: the cosine schedule
     spans ``epochs``, so a resumed run equals an uninterrupted one planned with the same
-    ``epochs``) and ``log_every``. Without ``resume`` an existing checkpoint in ``out`` is an
-    error (nothing is overwritten). ``on_epoch`` gets each epoch's record after its
-    checkpoint is written; ``log`` each progress line. ``compile_step``: run each Tensor
-    training step through ``minitorch.compile`` (traced once per batch shape, then replayed;
-    the same numbers as eager steps); Scalars always run eagerly.
+    ``epochs``), ``log_every`` and ``device`` (bit for bit on the same device). Without
+    ``resume`` an existing checkpoint in ``out`` is an error (nothing is overwritten).
+    ``on_epoch`` gets each epoch's record after its checkpoint is written; ``log`` each
+    progress line. ``compile_step``: run each Tensor training step through
+    ``minitorch.compile`` (traced once per batch shape, then replayed; the same numbers as
+    eager steps); Scalars always run eagerly. The model (also a given ``model``) is moved to
+    ``config.device`` (``DeviceError`` when that is a GPU that is not there).
     """
+    device = Device(config.device)
+    if device.type == "cuda":
+        devices.cuda_namespace()  # DeviceError (no CuPy, no GPU) before anything is done
     folder = None if out is None else Path(out)
     if folder is not None and config.lecture:
         raise ValueError("the lecture's network writes no run folder (--out, --resume).")
@@ -635,6 +679,9 @@ def fit(
     data = load_data(config)
     if model is None:
         model = build_model(config, data.x_train.shape[1:], data.classes)
+    on_device = None if device.type == "cpu" else device
+    if on_device is not None:
+        model.to(on_device)
     optimizer = _optimizer(config, model)
     schedule = None if config.lecture else CosineAnnealingLR(optimizer, T_max=config.epochs)
     rng = np.random.default_rng(config.seed)
@@ -686,7 +733,8 @@ def fit(
                         optimizer.step()
                         optimizer.zero_grad()
                 else:
-                    loss, outputs = tensor_step(Tensor(x_b), batch_targets(config, y_b))
+                    x_t = Tensor(x_b, device=on_device)
+                    loss, outputs = tensor_step(x_t, batch_targets(config, y_b, on_device))
                     value = loss.item()
                     b_loss, b_correct = batch_stats(config, loss, outputs, y_b)
                 problem = None if math.isfinite(value) else f"the training loss is {value}"
@@ -817,13 +865,17 @@ def _plots(
     title = f"{config.model} on {data.name}"
     plots.plot_loss_curves(history, folder / "loss.png", title)
 
+    device = _model_device(model)
+
     def probs(x: Array) -> Array:
         """Softmax of the logits of every row of ``x`` (eval mode, no graph)."""
         model.eval()
         with no_grad():
             z = np.concatenate(
                 [
-                    np.asarray(model(Tensor(x[i : i + _EVAL_BATCH].astype(data.x_test.dtype))))
+                    model(Tensor(x[i : i + _EVAL_BATCH].astype(data.x_test.dtype), device=device))
+                    .cpu()
+                    .to_numpy()
                     for i in range(0, len(x), _EVAL_BATCH)
                 ]
             ).astype(np.float64)
