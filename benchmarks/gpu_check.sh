@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one prepared device check (issue 12), under 5 minutes on an H100/H200:
 #   1. the card and the versions (python, numpy, cupy, torch);
-#   2. the GPU tests: python3 -m pytest -m gpu (they must run there: 0 passed is a failure);
+#   2. the GPU tests: python3 -m pytest -m gpu on the device test files (they must run there:
+#      0 passed is a failure);
 #   3. benchmarks/bench_gpu.py: training steps on the GPU, side by side with PyTorch CUDA.
 # Run from the repository root: bash benchmarks/gpu_check.sh
 # It installs nothing (the GPU machine has no network): minitorch runs from this working tree
@@ -43,8 +44,12 @@ EOF
 
 step "GPU tests: pytest -m gpu"
 log=$(mktemp)
-timeout -k 10 "${PYTEST_TIMEOUT:-150}" python3 -m pytest -m gpu -p no:cacheprovider tests -q \
-    -rs --durations=5 2>&1 | tee "$log"
+# The device test files only, and past a collection error: the GPU machine's image may lack
+# an optional package that some other test module imports (tqdm for the training app ...).
+timeout -k 10 "${PYTEST_TIMEOUT:-150}" python3 -m pytest -m gpu -p no:cacheprovider -q \
+    --continue-on-collection-errors -rs --durations=5 \
+    tests/test_devices.py tests/test_devices_modules.py tests/test_train_device.py \
+    2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 passed=$(grep -Eo '[0-9]+ passed' "$log" | tail -1 | grep -Eo '[0-9]+' || true)
 rm -f "$log"

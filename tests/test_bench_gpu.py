@@ -13,13 +13,8 @@ import pytest
 
 import minitorch
 from minitorch import devices
-from minitorch.module import Module
 
 pytest.importorskip("torch")
-pytestmark = pytest.mark.skipif(
-    not hasattr(Module, "to"),
-    reason="device-aware optimisers (branch i12-mod, with Module.to) have not landed on main yet",
-)
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_gpu.py"
 

@@ -34,10 +34,6 @@ from minitorch.tensor import Tensor
 TRAIN, TEST = 160, 64
 """The subset of the digits each test trains on (one epoch)."""
 
-needs_module_to = pytest.mark.skipif(
-    not hasattr(Module, "to"), reason="Module.to (branch i12-mod) has not landed on main yet"
-)
-
 
 def _float64_subset(monkeypatch: pytest.MonkeyPatch) -> None:
     """``fit`` loads the first TRAIN/TEST points of its data, in float64."""
@@ -72,7 +68,6 @@ CONFIGS = {
 }
 
 
-@needs_module_to
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
 @pytest.mark.parametrize("which", list(CONFIGS))
 def test_fit_on_cuda_equals_fit_on_the_cpu(
@@ -94,7 +89,6 @@ def test_fit_on_cuda_equals_fit_on_the_cpu(
     assert runs["cuda"]["config"]["device"] == "cuda"
 
 
-@needs_module_to
 def test_run_folder_records_the_device_and_resumes_on_the_cpu(
     cuda: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -118,7 +112,6 @@ def test_run_folder_records_the_device_and_resumes_on_the_cpu(
     assert np.isfinite(metrics["final"]["test_loss"])
 
 
-@needs_module_to
 def test_divergence_is_found_on_the_device(cuda: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _float64_subset(monkeypatch)
     config = default_config("mlp", hidden=8, epochs=1, lr=1e30, optimizer="sgd", device="cuda")
