@@ -351,8 +351,12 @@ class FastOps(TensorOps):
             y = b._tensor._array
             try:
                 if y.size == 1 and y.ndim == 1:  # y: a shape-(1,) constant such as `x * 2`
+                    if type(y) is not type(x):  # a scalar from another device would mix in
+                        same_device(name, a, b)
                     form, raw = 1, vec(x, y[0])  # a scalar: no broadcasting cost
                 elif x.size == 1 and x.ndim == 1:
+                    if type(y) is not type(x):
+                        same_device(name, a, b)
                     form, raw = 2, vec(x[0], y)
                 else:
                     form, raw = 0, vec(x, y)

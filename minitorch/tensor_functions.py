@@ -46,7 +46,7 @@ import numpy as np
 from . import _trace, _versions, devices, operators
 from .autodiff import Context, History, grads_tuple, is_grad_enabled
 from .creation import from_numpy, ones, rand, tensor, zeros  # the course's place for them
-from .devices import namespace
+from .devices import namespace, same_device
 from .gradcheck import grad_central_difference, grad_check, gradcheck  # the course's names
 from .indexing import for_array
 from .tensor import Tensor, _Param, node_of
@@ -962,6 +962,8 @@ class Where(Function):
     def forward(ctx: Context, c: Tensor, x: Tensor, y: Tensor) -> Tensor:
         ctx.save_for_backward(c)
         ca, xa, ya = c._tensor._array, x._tensor._array, y._tensor._array
+        same_device("where", x, c)
+        same_device("where", x, y)
         xp = x.backend.xp
         try:
             out = xp.where(ca != 0, xa, ya)

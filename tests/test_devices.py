@@ -391,3 +391,13 @@ def test_tensor_data_moves_to_the_gpu_in_place_keeping_its_strides(cuda: str) ->
     td.to_cuda_()
     assert devices.is_device_array(td._array) and td.shape == (3, 2) and td.strides == (1, 3)
     assert td.get((2, 1)) == 5.0 and "5.00" in td.to_string()
+
+
+def test_a_one_element_cpu_tensor_does_not_mix_into_a_gpu_op(cuda: str) -> None:
+    """Shape-(1,) operands are read as scalars (fast path): one from the other device must
+    still be refused, whichever side it is on."""
+    g = minitorch.tensor([1.0, 2.0], device="cuda")
+    one = minitorch.tensor([3.0])
+    for op in (lambda: one * g, lambda: g - one, lambda: minitorch.where(one, g, g)):
+        with pytest.raises(minitorch.DeviceError, match="same device"):
+            op()
