@@ -9,6 +9,10 @@ See ``minitorch train --help``.
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
+import shutil
+import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -17,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .. import distributed
 from ..checkpoint import CheckpointError, load_checkpoint
 from ..datasets import datasets
 from ..devices import DeviceError, cuda_namespace
@@ -113,6 +118,9 @@ def _options() -> list[tuple[str, Callable[[str], Any], str, str]]:
         ("--out", str, "DIR", "output folder (cnn/mlp; default runs/<model>-<data>-<time>)"),
         ("--resume", str, "RUN", "continue the run in folder RUN (or from its checkpoint.npz) "
          "to --epochs (default: the epochs it was started with)"),
+        ("--nproc", _number(int), "N", "train on N processes (data parallel, MPI ranks "
+         "launched with mpiexec; pip install 'minitorch[distributed]'); mpiexec -n N "
+         "minitorch train ... works too"),
         ("--device", _choice("device", DEVICES), "{" + ",".join(DEVICES) + "}",
          "where the Tensor models train: cpu, or cuda (an NVIDIA GPU; needs CuPy, "
          "pip install 'minitorch[gpu]'); default: cpu, or the device of the run resumed"),
@@ -271,6 +279,88 @@ def _error(err: BaseException, status: int) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    world = distributed.get_world_size()
+    if args.nproc and args.nproc > 1 and world == 1:
+        return launch(args)
+    if args.nproc and world > 1 and args.nproc != world:
+        return _error(ValueError(f"--nproc {args.nproc}, but MPI started {world} ranks"), 2)
+    if world > 1:
+        return _rank_train(args)
+    return _train_here(args)
+
+
+def _rank_train(args: argparse.Namespace) -> int:
+    """``_train_here`` on one of several ranks: only rank 0 prints, and a rank that fails
+    stops them all (MPI_Abort) instead of leaving them waiting for it."""
+    if distributed.get_rank() != 0:
+        args.quiet = args.silent = True
+    try:
+        status = _train_here(args)
+    except KeyboardInterrupt:
+        distributed.abort(130)
+        raise
+    if status not in (0, 130):
+        distributed.abort(status)
+    return status
+
+
+def launch(args: argparse.Namespace) -> int:
+    """``minitorch train --nproc N``: run this same command as N MPI ranks with mpiexec
+    (Open MPI, from the ``distributed`` extra) and return its exit status."""
+    nproc = int(args.nproc)
+    try:
+        importlib.import_module("mpi4py")
+    except ImportError:
+        return _error(
+            ValueError(f"--nproc {nproc} needs mpi4py and Open MPI: {distributed.EXTRA}"), 2
+        )
+    mpiexec = shutil.which("mpiexec") or shutil.which(
+        "mpiexec", path=str(Path(sys.executable).parent)
+    )
+    if mpiexec is None:
+        return _error(
+            ValueError(
+                f"--nproc {nproc}: mpiexec (Open MPI) is not on PATH: {distributed.EXTRA} "
+                "installs it beside python"
+            ),
+            2,
+        )
+    try:
+        _, out, resume = run_config(args)
+    except CheckpointError as err:
+        return _error(err, 1)
+    except ValueError as err:
+        return _error(err, 2)
+    argv = list(args.argv)
+    for i, a in enumerate(argv):  # the ranks run the same command, less --nproc N
+        if a.startswith("--nproc"):
+            del argv[i : i + (1 if "=" in a else 2)]
+            break
+    if out is not None and not resume and not args.out:
+        argv += ["--out", str(out)]  # every rank the same folder (rank 0 writes it)
+    env = dict(os.environ)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # Open MPI refuses root unless told
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    command = [mpiexec, "-n", str(nproc), "--oversubscribe", sys.executable, "-m", "minitorch"]
+    status = subprocess.call([*command, *argv], env=env)
+    if status != 0:
+        where = (
+            ""
+            if out is None
+            else (
+                f"; the checkpoint of the last finished epoch in {out} is intact (continue with "
+                f"minitorch train --resume {out} --nproc {nproc})"
+            )
+        )
+        print(
+            f"minitorch train --nproc {nproc}: the run failed (exit status {status}); the "
+            f"lines above name the rank and the cause{where}",
+            file=sys.stderr,
+        )
+    return status
+
+
+def _train_here(args: argparse.Namespace) -> int:
     try:
         config, out, resume = run_config(args)
         if config.device != "cpu":
@@ -281,6 +371,9 @@ def _train(args: argparse.Namespace) -> int:
         return _error(err, 2)
     c, quiet = config, bool(args.quiet)
     where = "" if c.device == "cpu" else f", on {c.device}"
+    world = distributed.get_world_size()
+    if world > 1:
+        where += f", {world} ranks"
     if not quiet and c.lecture:
         batches = "" if c.batch_size is None else f", batch size {c.batch_size}"
         print(
@@ -315,6 +408,8 @@ def _train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    if getattr(args, "silent", False):  # a rank other than 0: rank 0 reports
+        return 0
     final, size = metrics["final"], metrics["test_size"]
     right = round(final["test_accuracy"] * size)
     if c.lecture:
@@ -339,6 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)

@@ -54,7 +54,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
-from .. import devices, nn
+from .. import devices, distributed, nn
 from ..autodiff import no_grad
 from ..checkpoint import (
     CheckpointError,
@@ -451,13 +451,19 @@ def batch_stats(config: TrainConfig, loss: Tensor, out: Tensor, y: Array) -> tup
 
 def train_step(
     config: TrainConfig, model: Module, optimizer: SGD | Adam
-) -> Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]:
+) -> Callable[..., tuple[Tensor, Tensor]]:
     """One optimiser step on a batch of Tensors (forward, loss, backward, step, zero_grad),
-    returning (the loss, the outputs), detached: the function ``fit`` compiles."""
+    returning (the loss, the outputs), detached: the function ``fit`` compiles.
 
-    def step(x: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    Under MPI (several ranks) the batch is this rank's shard, holding the fraction
+    ``share`` of the global batch: the gradients are summed across ranks with that weight
+    (``distributed.all_reduce_gradients``), which gives the global batch's mean gradient."""
+
+    def step(x: Tensor, target: Tensor, share: float = 1.0) -> tuple[Tensor, Tensor]:
         out, loss = outputs_and_loss(config, model, x, target)
         loss.backward()
+        if distributed.is_distributed():
+            distributed.all_reduce_gradients(model, weight=share)
         optimizer.step()
         optimizer.zero_grad()
         return loss.detach(), out.detach()
@@ -658,7 +664,25 @@ def fit(
     ``minitorch.compile`` (traced once per batch shape, then replayed; the same numbers as
     eager steps); Scalars always run eagerly. The model (also a given ``model``) is moved to
     ``config.device`` (``DeviceError`` when that is a GPU that is not there).
+
+    Under MPI (``mpiexec -n N``, or ``minitorch train --nproc N``; see
+    ``minitorch.distributed``) every rank runs ``fit``: the parameters are broadcast from
+    rank 0, each rank trains on its shard of every global batch (positions ≡ rank mod N of
+    the epoch's order, the order one process would use), the gradients are summed across
+    ranks weighted by each shard's share, and the epoch's loss and accuracy are summed over
+    ranks. So N ranks give one process's metrics, up to the order of floating-point sums.
+    Only rank 0 writes the run folder and the progress bar and calls ``log``; ``on_epoch``
+    runs on every rank.
     """
+    world, rank = distributed.get_world_size(), distributed.get_rank()
+    lead = rank == 0
+    if not lead:
+        progress, log = False, None
+    if world > 1 and config.model == "scalar":
+        raise ValueError(
+            "distributed training (--nproc) shares Tensor gradients; the scalar backend "
+            "has none: use --backend tensor or --model mlp|cnn."
+        )
     device = Device(config.device)
     if device.type == "cuda":
         devices.cuda_namespace()  # DeviceError (no CuPy, no GPU) before anything is done
@@ -675,13 +699,15 @@ def fit(
                 f"{folder / CHECKPOINT} exists: continue that run with --resume {folder}, or "
                 "choose another --out."
             )
-        _check_writable(folder)
+        if lead:
+            _check_writable(folder)
     data = load_data(config)
     if model is None:
         model = build_model(config, data.x_train.shape[1:], data.classes)
     on_device = None if device.type == "cpu" else device
     if on_device is not None:
         model.to(on_device)
+    distributed.broadcast_parameters(model)  # every rank starts from rank 0's weights
     optimizer = _optimizer(config, model)
     schedule = None if config.lecture else CosineAnnealingLR(optimizer, T_max=config.epochs)
     rng = np.random.default_rng(config.seed)
@@ -695,7 +721,7 @@ def fit(
                 f"the run has finished its {config.epochs} epochs (raise --epochs to train "
                 "on); evaluating its weights on the test set now"
             )
-    if folder is not None:
+    if folder is not None and lead:
         folder.mkdir(parents=True, exist_ok=True)
     if schedule is not None:
         schedule.last_epoch = state.done
@@ -704,6 +730,13 @@ def fit(
     n = len(data.x_train)
     size = min(config.batch_size or n, n)
     steps = math.ceil(n / size)
+    last = n - (steps - 1) * size
+    if world > 1 and last < world:
+        raise ValueError(
+            f"{world} ranks need at least {world} examples in every batch, but the "
+            f"{'batch' if steps == 1 else 'last batch'} of {n} training examples in batches "
+            f"of {size} holds {last}: use fewer ranks (--nproc) or another --batch-size."
+        )
     bar = tqdm(
         total=steps * (config.epochs - state.done),
         disable=not progress,
@@ -720,10 +753,14 @@ def fit(
             start = time.perf_counter()
             bar.set_description(f"epoch {epoch}/{config.epochs}", refresh=False)
             order = rng.permutation(n) if steps > 1 else np.arange(n)
-            total_loss, correct = 0.0, 0
+            total_loss, correct, seen = 0.0, 0, 0
             model.train()
             for step in range(steps):
                 idx = order[step * size : (step + 1) * size]
+                share = 1.0
+                if world > 1:  # this rank's shard of the global batch
+                    part = distributed.shard(idx, rank, world)
+                    share, idx = len(part) / len(idx), part
                 x_b, y_b = data.x_train[idx], data.y_train[idx]
                 if tensor_step is None:  # Scalars: the lecture's loop, point by point
                     loss, b_loss, b_correct = batch_loss(config, model, x_b, y_b)
@@ -734,7 +771,11 @@ def fit(
                         optimizer.zero_grad()
                 else:
                     x_t = Tensor(x_b, device=on_device)
-                    loss, outputs = tensor_step(x_t, batch_targets(config, y_b, on_device))
+                    target = batch_targets(config, y_b, on_device)
+                    if world > 1:
+                        loss, outputs = tensor_step(x_t, target, share)
+                    else:
+                        loss, outputs = tensor_step(x_t, target)
                     value = loss.item()
                     b_loss, b_correct = batch_stats(config, loss, outputs, y_b)
                 problem = None if math.isfinite(value) else f"the training loss is {value}"
@@ -752,13 +793,16 @@ def fit(
                         f"for huge values); {kept}."
                     )
                 total_loss, correct = total_loss + b_loss, correct + b_correct
+                seen += len(idx)
                 bar.update(1)
                 if step % 10 == 0:
-                    seen = min(n, (step + 1) * size)
                     bar.set_postfix_str(
                         f"loss {total_loss / seen:.4f} acc {100 * correct / seen:.1f}%",
                         refresh=False,
                     )
+            if world > 1:  # the epoch's sums over every rank's shards
+                total_loss, summed = distributed.all_reduce_sum([total_loss, correct])
+                correct = round(summed)
             train_seconds = time.perf_counter() - start
             lr_used = optimizer.lr
             if schedule is not None:
@@ -781,7 +825,7 @@ def fit(
                 "steps_per_second": round(steps / train_seconds, 2),
             }
             history.append(record)
-            if folder is not None:
+            if folder is not None and lead:
                 meta = {
                     "config": asdict(config),
                     "epoch": epoch,
@@ -807,7 +851,7 @@ def fit(
     if resume and state.done == config.epochs:  # nothing trained: report the weights as they are
         test_loss, test_acc = evaluate(config, model, data.x_test, data.y_test)
         metrics["final"].update(test_loss=test_loss, test_accuracy=test_acc)
-    if folder is not None:
+    if folder is not None and lead:
         _write_json(folder / METRICS, metrics)
         try:
             _plots(config, model, data, history, folder)
