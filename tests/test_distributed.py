@@ -227,7 +227,7 @@ def test_more_ranks_than_a_batch_holds_is_refused(tmp_path: Path) -> None:
         tmp_path, "--backend", "tensor", "--dataset", "Xor", "--batch-size", "2", "--nproc", "3"
     )
     assert run.returncode != 0
-    assert "3 ranks need at least 3 examples in every batch" in run.stderr
+    assert "(rank 0 of 3): error: 3 ranks need at least 3 examples in every batch" in run.stderr
 
 
 @needs_mpi

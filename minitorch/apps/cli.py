@@ -273,7 +273,10 @@ def _out_folder(args: argparse.Namespace, config: TrainConfig) -> Path:
 
 
 def _error(err: BaseException, status: int) -> int:
-    print(f"minitorch train: error: {err}", file=sys.stderr)
+    who = "minitorch train"
+    if distributed.get_world_size() > 1:  # one of several ranks: say which
+        who += f" (rank {distributed.get_rank()} of {distributed.get_world_size()})"
+    print(f"{who}: error: {err}", file=sys.stderr, flush=True)
     return status
 
 
