@@ -12,7 +12,8 @@ For each global batch size (default 32, the app's, and 128) it reports
   warm-up steps, which include the compile trace, are not timed), at 1 rank and at 2;
 * the speed-up (2-rank samples/s over 1-rank; target >= 1.7x: ``ok`` or ``MISS``);
 * ms/step, and the communication ms/step: time inside ``distributed.all_reduce_gradients``
-  on rank 0 (the transfer plus any wait for the slower rank) and its share of the step;
+  on rank 0 (the transfer plus any wait for the slower rank) and its share of the step,
+  and the same time on rank 1 (the other rank waits too when rank 0 is the slower);
 * where a step's time goes on rank 0: building the batch, the compiled step (forward,
   backward, all-reduce, Adam), reading the loss and statistics back; and ``allreduce-only``,
   the same all-reduce of the gradients timed alone after a barrier (the transfer, no wait).
@@ -175,6 +176,9 @@ def measure(
     with _one_blas_thread():
         transfer = _allreduce_alone(model, repeats=max(10, min(steps, 100)))
     ms = 1000.0 / steps
+    per_rank = np.zeros(world)
+    per_rank[rank] = totals["comm"] * ms
+    comm_ranks = distributed.all_reduce_sum(per_rank).tolist()  # every rank's comm ms/step
     found = {} if profiler is None else {"profile": _top(profiler, steps)}
     return found | {
         "ranks": world,
@@ -187,6 +191,7 @@ def measure(
         "step_ms": totals["step"] * ms,
         "read_ms": totals["read"] * ms,
         "allreduce_alone_ms": transfer,
+        "comm_ms_max_other": max(comm_ranks[1:], default=0.0),
         "grad_bytes": sum(p.value._tensor._array.nbytes for p in model.parameters()),
     }
 
@@ -308,7 +313,7 @@ def summarise(runs: dict[int, list[dict[str, Any]]], batches: list[int]) -> list
 def report(summary: list[dict[str, Any]], batches: list[int]) -> list[str]:
     """The table's lines, and the speed-up of each batch size against ``TARGET``."""
     lines = [
-        "global batch | ranks | samples/s | ms/step | comm ms/step (share) | "
+        "global batch | ranks | samples/s | ms/step | comm ms/step rank 0 (share), rank 1 | "
         "batch+step+read ms | allreduce-only ms",
     ]
     by = {(r["batch"], r["ranks"]): r for r in summary}
@@ -318,7 +323,8 @@ def report(summary: list[dict[str, Any]], batches: list[int]) -> list[str]:
             share = 100.0 * r["comm_ms"] / r["ms_step"] if r["ms_step"] else 0.0
             lines.append(
                 f"{b:12d} | {k:5d} | {r['samples_per_s']:9.0f} | {r['ms_step']:7.2f} | "
-                f"{r['comm_ms']:7.3f} ({share:4.1f} %)     | "
+                f"{r['comm_ms']:7.3f} ({share:4.1f} %), {r['comm_ms_max_other']:.3f}"
+                f"{'':14s}| "
                 f"{r['data_ms']:.2f}+{r['step_ms']:.2f}+{r['read_ms']:.2f}   | "
                 f"{r['allreduce_alone_ms']:.3f}"
             )
@@ -363,16 +369,16 @@ def _positive(text: str) -> int:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--batch", type=_batches, default=None, help="global batch sizes (32,128)")
-    p.add_argument("--steps", type=_positive, default=None, help="timed steps per run (200)")
+    p.add_argument("--steps", type=_positive, default=None, help="timed steps per run (300)")
     p.add_argument("--warmup", type=_positive, default=None, help="untimed steps first (10)")
-    p.add_argument("--repeats", type=_positive, default=None, help="rounds of 1, 2 ranks (3)")
+    p.add_argument("--repeats", type=_positive, default=None, help="rounds of 1, 2 ranks (5)")
     p.add_argument("--quick", action="store_true", help="a few steps, one round")
     p.add_argument("--profile", action="store_true", help="print a cProfile of rank 0's steps")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per launch")
     p.add_argument("--rank-worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     quick = {"batch": [32, 128], "steps": 3, "warmup": 1, "repeats": 1}
-    full = {"batch": [32, 128], "steps": 200, "warmup": 10, "repeats": 3}
+    full = {"batch": [32, 128], "steps": 300, "warmup": 10, "repeats": 5}
     for key, value in (quick if args.quick else full).items():
         if getattr(args, key) is None:
             setattr(args, key, value)

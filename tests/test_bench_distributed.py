@@ -65,7 +65,7 @@ def test_two_ranks_time_the_all_reduce() -> None:
     assert [r["batch"] for r in one["rows"]] == [8, 4]  # the 2-rank shard's size too
     (row,) = two["rows"]
     assert two["ranks"] == 2 and row["batch"] == 8 and row["steps"] == 3
-    assert row["comm_ms"] > 0 and row["allreduce_alone_ms"] > 0
+    assert row["comm_ms"] > 0 and row["comm_ms_max_other"] > 0 and row["allreduce_alone_ms"] > 0
     assert one["rows"][0]["comm_ms"] == 0.0  # one process: no all-reduce at all
 
 
@@ -104,6 +104,7 @@ def test_report_marks_the_target() -> None:
             "samples_per_s": samples,
             "ms_step": ms,
             "comm_ms": 0.1 * (ranks - 1),
+            "comm_ms_max_other": 0.05 * (ranks - 1),
             "data_ms": 0.0,
             "step_ms": ms,
             "read_ms": 0.0,
@@ -116,6 +117,7 @@ def test_report_marks_the_target() -> None:
     assert "speed-up at global batch 32: 1.50x" in text and text.count("MISS") == 1
     assert "speed-up at global batch 128: 1.80x" in text and "ok" in text
     assert "without communication at most 1.60x" in text  # 32 ms / 20 ms
+    assert "0.100 ( 0.5 %), 0.050" in text  # comm on rank 0 (its share of 21.3 ms), rank 1
 
 
 @pytest.mark.parametrize(
