@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "minitorch"
-OPTIONAL = ("matplotlib", "threadpoolctl", "graphviz", "PIL", "cupy", "mpi4py")
+OPTIONAL = ("matplotlib", "threadpoolctl", "graphviz", "PIL", "cupy", "mpi4py", "streamlit")
 
 
 def _imported_modules(path: Path, source: str | None = None) -> set[str]:

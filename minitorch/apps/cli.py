@@ -1,9 +1,10 @@
-"""The ``minitorch`` command line (also ``python -m minitorch``): ``train`` and ``graph``.
+"""The ``minitorch`` command line (also ``python -m minitorch``): ``train``, ``graph``, ``app``.
 
 ``minitorch train`` trains one of the models of ``minitorch.apps.train`` and prints its loss
 and accuracy as it goes: by default the small CNN on the bundled digits; with
 ``--backend``, ``--points`` or a 2-D ``--dataset`` the lecture's network on a toy dataset.
-See ``minitorch train --help``.
+See ``minitorch train --help``. ``minitorch graph`` draws an expression's graph
+(``graph.py``); ``minitorch app`` serves the web app (``web/``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..checkpoint import CheckpointError, load_checkpoint
 from ..datasets import datasets
 from ..devices import DeviceError, cuda_namespace
 from .graph import add_graph_command
+from .web.launch import add_app_command
 from .train import (
     CHECKPOINT,
     DEVICES,
@@ -193,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(handler=_train)
     add_graph_command(commands)  # minitorch graph: draw an expression's graph (graph.py)
+    add_app_command(commands)  # minitorch app: the web app (web/)
     return parser
 
 
