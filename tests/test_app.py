@@ -281,6 +281,7 @@ def test_layouts_agree_with_numpys_strides_and_offsets(op: str, arg: str, numpy:
         assert all(s is None or s == r for s, r in zip(strides, result.strides))
     assert base.strides == (12, 4, 1) and base.contiguous
     assert "<svg" in tensors.layout_svg(result, call)
+    assert "viewBox=" in tensors.layout_svg(result, call)  # shrinks to the column, not clipped
 
 
 def test_bad_tensor_requests_raise_minitorchs_errors() -> None:
@@ -372,6 +373,7 @@ def test_the_confusion_picture_has_a_box_per_pair() -> None:
     cm = np.array([[3, 1], [0, 2]])
     svg = digits.confusion_svg(cm)
     assert svg.count("<rect") == 4 and "true 0, predicted 1: 1" in svg
+    assert "viewBox=" in svg  # shrinks to the column, not clipped
 
 
 def test_forward_mode_follows_a_change_of_inputs() -> None:

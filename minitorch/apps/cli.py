@@ -26,7 +26,6 @@ from ..checkpoint import CheckpointError, load_checkpoint
 from ..datasets import datasets
 from ..devices import DeviceError, cuda_namespace
 from .graph import add_graph_command
-from .web.launch import add_app_command
 from .train import (
     CHECKPOINT,
     DEVICES,
@@ -41,6 +40,7 @@ from .train import (
     fit,
     resolve_dataset,
 )
+from .web.launch import add_app_command
 
 __all__ = ["build_parser", "main", "run_config"]
 

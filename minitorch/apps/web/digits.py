@@ -142,7 +142,7 @@ def confusion_svg(cm: npt.NDArray[np.int64]) -> str:
     size = pad + n * cell + 4
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
-        f'font-family="sans-serif">{"".join(parts)}</svg>'
+        f'viewBox="0 0 {size} {size}" font-family="sans-serif">{"".join(parts)}</svg>'
     )
 
 

@@ -65,6 +65,8 @@ def streamlit_command(port: int, address: str) -> list[str]:
         "false",
         "--global.developmentMode",
         "false",
+        "--client.toolbarMode",
+        "minimal",  # no "Deploy" button: the app is served from the learner's own machine
     ]
 
 

@@ -210,7 +210,7 @@ def layout_svg(layout: Layout, title: str) -> str:
     height = top + 18 + rows * _CELL + 10
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'font-family="sans-serif">{"".join(parts)}</svg>'
+        f'viewBox="-1 -1 {width} {height}" font-family="sans-serif">{"".join(parts)}</svg>'
     )
 
 
