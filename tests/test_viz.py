@@ -17,6 +17,7 @@ import minitorch
 from minitorch import Scalar, viz
 from minitorch.apps.graph import ExpressionError, evaluate, parse_program
 from minitorch.apps.graph import main as graph_main
+from minitorch.viz.scene import HIGHLIGHT, fmt
 
 HAS_PACKAGE = importlib.util.find_spec("graphviz") is not None
 HAS_PILLOW = importlib.util.find_spec("PIL") is not None
@@ -249,8 +250,15 @@ def test_frames_derivatives_equal_backpropagate() -> None:
     assert frames[3].totals[z.unique_id] == second[0] + second[1]
     assert "∂h/∂z = 403.4 + 0.1667" in _labels(frames[3].scene())[f"v{z.unique_id}"]
     assert frames[0].caption.startswith("start: ∂h/∂h = 1")
-    sent = [e for e in frames[3].scene().edges if e.label]
+    labelled = [e for e in frames[3].scene().edges if e.label]
+    sent = [e for e in labelled if e.color == HIGHLIGHT]  # this step's, in red
     assert [e.tail for e in sent] == [f"v{z.unique_id}"] and sent[0].label.startswith("+")
+    # the edges of steps 1 (Add: +1 to each input) and 2 (z's first term) keep their labels
+    earlier = sorted(e.label for e in labelled if e.color != HIGHLIGHT)
+    assert earlier == sorted(["+1", "+1", "+" + fmt(first[0])])
+    final = frames[-1].scene().edges
+    # every edge into a Function: Add's two inputs, Log's z, Exp's z, Mul's x and y
+    assert sum(1 for e in final if e.label) == 6
 
     a, b = Scalar(1.0, name="x"), Scalar(2.0, name="y")
     _check_frames_match_backward(a * a * b + 10 * a, [a, b])  # x used three times

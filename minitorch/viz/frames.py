@@ -70,8 +70,9 @@ class BackpropFrame:
     """One step of backpropagation: what was processed and every derivative so far.
 
     ``totals`` (by ``unique_id``) are the engine's pending sums after this step, ``terms``
-    the contributions that make them up and ``sent`` those sent in this step. ``svg()``
-    draws the frame (``digraph()`` and ``source`` with Graphviz).
+    the contributions that make them up, ``sent`` those sent in this step and ``flowed``
+    those sent so far, by the Function output whose step sent them (the edges' labels).
+    ``svg()`` draws the frame (``digraph()`` and ``source`` with Graphviz).
     """
 
     index: int
@@ -81,6 +82,7 @@ class BackpropFrame:
     totals: Mapping[int, Any]
     terms: Mapping[int, tuple[Any, ...]]
     sent: Mapping[int, tuple[Any, ...]]
+    flowed: Mapping[int, Mapping[int, tuple[Any, ...]]]
     done: frozenset[int]
     graph: Graph = field(repr=False)
     collapse: int | None = field(default=None, repr=False)
@@ -98,6 +100,7 @@ class BackpropFrame:
             current=self.current.unique_id,
             done=self.done,
             sent=self.sent,
+            flowed=self.flowed,
             caption=f"step {self.index}/{self.count - 1}: {self.caption}",
         )
 
@@ -128,10 +131,12 @@ def frames_of(
     totals: dict[int, Any] = {}  # the engine's pending sums
     terms: dict[int, tuple[Any, ...]] = {}
     done: set[int] = set()
+    flowed: dict[int, dict[int, tuple[Any, ...]]] = {}
     steps: list[dict[str, Any]] = []
 
     def record(caption: str, node: Any, sent: dict[int, tuple[Any, ...]]) -> None:
         state = {"totals": dict(totals), "terms": dict(terms), "done": frozenset(done)}
+        state["flowed"] = dict(flowed)
         steps.append({"caption": caption, "current": node, "sent": sent, **state})
 
     with no_grad():
@@ -158,6 +163,7 @@ def frames_of(
                     totals[uid] = d_parent if before is None else before + d_parent
                     terms[uid] = (*terms.get(uid, ()), d_parent)
                     sent[uid] = (*sent.get(uid, ()), d_parent)
+            flowed[node.unique_id] = sent
             given = ", ".join(
                 f"{given_name(graph.variables[u]) or 'v'} += {fmt(x)}"
                 for u, xs in sent.items()

@@ -216,6 +216,7 @@ def build_scene(
     current: int | None = None,
     done: frozenset[int] = frozenset(),
     sent: Mapping[int, tuple[Any, ...]] | None = None,
+    flowed: Mapping[int, Mapping[int, tuple[Any, ...]]] | None = None,
     caption: str = "",
 ) -> Scene:
     """The scene of ``graph``, each Variable's node carrying ``labels(variable)``.
@@ -223,7 +224,9 @@ def build_scene(
     ``collapse=n`` folds chains of ``n`` or more one-input Functions into one box. For a
     backprop frame: ``current`` is the Variable being processed (red), ``done`` those
     processed before (grey border), and ``sent`` maps an input to the derivatives its
-    Function sent it in this step, one per use, drawn on the edges.
+    Function sent it in this step, one per use, drawn on the edges in red. ``flowed`` maps a
+    Function's output to the ``sent`` of the step that processed it: those edges keep their
+    derivatives, in the edge colour.
     """
     chains = graph.chains(collapse)
     box_of = {uid: last for last, chain in chains.items() for uid in chain}
@@ -252,6 +255,7 @@ def build_scene(
         names = [fn_name(graph.variables[u]) for u in chain]
         box = Node(f"f{uid}", _function_lines(names), "box", FILL["function"], tooltip="Function")
         flows = (sent or {}) if uid == current_box else {}
+        earlier = (flowed or {}).get(chain[0], {})
         if uid == current_box:
             box.color, box.penwidth = HIGHLIGHT, 3.0
         uses: dict[int, int] = {}
@@ -261,6 +265,8 @@ def build_scene(
             edge = Edge(f"v{i}", f"f{uid}")
             if k < len(flows.get(i, ())):
                 edge.label, edge.color, edge.penwidth = "+" + fmt(flows[i][k]), HIGHLIGHT, 2.0
+            elif k < len(earlier.get(i, ())):
+                edge.label = "+" + fmt(earlier[i][k])
             scene.edges.append(edge)
         scene.edges.append(Edge(f"f{uid}", f"v{uid}"))
     return scene

@@ -190,8 +190,9 @@ def render() -> None:
         st.caption(f"step {frame.index}/{last}: {frame.caption}")
         show_svg(frame.svg())
         st.caption(
-            "Red: the node in hand. Each node shows ∂output/∂node accumulated so far; a node "
-            "used twice shows its two terms being added. Leaves keep their final derivative."
+            "Red: the node in hand and what its chain rule sends back. Each edge keeps the "
+            "derivative sent along it; each node shows ∂output/∂node accumulated so far (a "
+            "node used twice shows its two terms being added). Leaves keep their final one."
         )
     with modes:
         if st.session_state.get("ad_wrt") not in worked.inputs:  # the inputs changed
