@@ -75,8 +75,10 @@ def number(like: Tensor, b: float) -> Tensor:
                 _CONSTANTS.clear()
                 READ_ONLY.clear()
             _CONSTANTS[key] = c
-    if _trace.ACTIVE is not None:  # minitorch.compile: a constant, not traced data
-        _trace.ACTIVE.constant(c)
+    if (
+        tracer := _trace.STATE.active
+    ) is not None:  # minitorch.compile: a constant, not traced data
+        tracer.constant(c)
     return c
 
 

@@ -1,7 +1,7 @@
 """The switch that ``minitorch.compile`` turns while it traces a function (see compile.py).
 
-Library code that a trace must see calls in here; when no trace runs (``ACTIVE is None``,
-always outside ``compile``) each check is one global read. While a trace runs, the
+Library code that a trace must see calls in here; when no trace runs (``STATE.active is
+None``, always outside ``compile``) each check is one thread-local read. While a trace runs, the
 operations that user code calls directly (depth 0) are recorded as steps of a program;
 what they call in turn (depth > 0) just runs.
 
@@ -18,10 +18,11 @@ what they call in turn (depth > 0) just runs.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["ACTIVE", "KERNELS", "CompileError", "Tracer", "check_read", "live", "refuse"]
+__all__ = ["STATE", "CompileError", "Tracer", "check_read", "live", "refuse"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,13 +58,22 @@ class Tracer(Protocol):
         """True when ``t``'s values may differ from call to call (input, result, parameter)."""
 
 
-ACTIVE: Tracer | None = None
-"""The trace now running, or None (the usual case)."""
+class _State(threading.local):
+    """What a trace has switched on, one per thread: a trace records the operations of the
+    thread that runs it only, while other threads compute as usual."""
 
-KERNELS: list[tuple[Callable[..., Any], tuple[Any, ...], Any]] | None = None
-"""While a traced operation runs: the array kernels it called, as ``(fn, input arrays,
-result array)`` with ``result is fn(*inputs)`` computable again on new arrays (NumPy
-kernels and views report themselves here; None, the usual case, records nothing)."""
+    def __init__(self) -> None:
+        self.active: Tracer | None = None
+        """The trace now running in this thread, or None (the usual case)."""
+        self.kernels: list[tuple[Callable[..., Any], tuple[Any, ...], Any]] | None = None
+        """While a traced operation runs: the array kernels it called, as ``(fn, input
+        arrays, result array)`` with ``result is fn(*inputs)`` computable again on new
+        arrays (NumPy kernels and views report themselves here; None, the usual case,
+        records nothing)."""
+
+
+STATE = _State()
+"""This thread's ``active`` trace and ``kernels`` list."""
 
 
 def live(fn: F) -> F:
@@ -72,7 +82,7 @@ def live(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        tracer = ACTIVE
+        tracer = STATE.active
         if tracer is None or tracer.depth:
             return fn(*args, **kwargs)
         return tracer.call(fn, args, kwargs)
@@ -82,7 +92,7 @@ def live(fn: F) -> F:
 
 def check_read(t: Any, what: str) -> None:
     """Refuse, while tracing, to turn a traced tensor's values into Python or NumPy values."""
-    tracer = ACTIVE
+    tracer = STATE.active
     if tracer is not None and not tracer.depth and tracer.is_traced(t):
         raise CompileError(
             f"minitorch.compile: {what} reads the values of a tensor of shape "
@@ -96,6 +106,6 @@ def check_read(t: Any, what: str) -> None:
 
 def refuse(what: str, fix: str) -> None:
     """Raise ``CompileError`` when a trace is running (user code, depth 0)."""
-    tracer = ACTIVE
+    tracer = STATE.active
     if tracer is not None and not tracer.depth:
         raise CompileError(f"minitorch.compile cannot trace {what}: {fix}")

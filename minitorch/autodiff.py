@@ -16,11 +16,13 @@ Nothing here knows about Scalars or Tensors: it works with anything that follows
 ``is_grad_enabled``, ``no_grad``, ``enable_grad``, ``set_grad_enabled``. Functions read
 it when applied; ``backpropagate`` sets it to ``create_graph`` for the pass, so the
 backward formulas are recorded exactly when the gradients are to be differentiated again.
+It is per thread, as in PyTorch.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
@@ -65,16 +67,22 @@ def central_difference(f: Any, *vals: Any, arg: int = 0, epsilon: float = 1e-6) 
     return (f(*up) - f(*down)) / (2.0 * epsilon)
 
 
-class _GradMode:
-    """Process-wide switch for graph recording. Private: use the functions below."""
+class _GradMode(threading.local):
+    """The switch for graph recording, one per thread (as PyTorch's): a ``no_grad()`` in
+    one thread leaves the others recording, and a new thread starts with recording on.
+    Private: use the functions below."""
 
-    enabled: bool = True
+    def __init__(self) -> None:
+        self.enabled = True
+
+
+_GRAD_MODE = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """True when Functions record the graph: on, unless switched off by ``no_grad()``,
-    ``set_grad_enabled(False)``, or during an ordinary ``backward()``."""
-    return _GradMode.enabled
+    """True when Functions record the graph in this thread: on, unless switched off by
+    ``no_grad()``, ``set_grad_enabled(False)``, or during an ordinary ``backward()``."""
+    return _GRAD_MODE.enabled
 
 
 class set_grad_enabled:  # noqa: N801  (PyTorch's name; a class so it can be a context manager)
@@ -89,19 +97,19 @@ class set_grad_enabled:  # noqa: N801  (PyTorch's name; a class so it can be a c
     __slots__ = ("_mode", "_previous")
 
     def __init__(self, mode: bool) -> None:
-        self._previous = _GradMode.enabled
+        self._previous = _GRAD_MODE.enabled
         self._mode = bool(mode)
-        _GradMode.enabled = self._mode
+        _GRAD_MODE.enabled = self._mode
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self._previous
+        _GRAD_MODE.enabled = self._previous
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         """Decorate ``fn``; the mode set by the constructor call is undone first."""
-        _GradMode.enabled = self._previous
+        _GRAD_MODE.enabled = self._previous
         return _run_in_mode(fn, self._mode)
 
 
@@ -115,11 +123,11 @@ class _GradModeBlock:
         self._previous = True
 
     def __enter__(self) -> None:
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = self._mode
+        self._previous = _GRAD_MODE.enabled
+        _GRAD_MODE.enabled = self._mode
 
     def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self._previous
+        _GRAD_MODE.enabled = self._previous
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         return _run_in_mode(fn, self._mode)

@@ -13,8 +13,9 @@ def train_step(x, y):
 **Trace.** The first call with a given *signature* (each Tensor argument's shape, dtype,
 backend and ``requires_grad``; every other argument's value; grad mode; the ``training``
 flags of the Modules the function reads) runs the function eagerly, as usual, while
-``_trace.ACTIVE`` is set. Every operation the function's own code performs becomes a step
-of a flat program over numbered slots:
+``_trace.STATE.active`` is set (in that thread only: other threads compute as usual). Every
+operation the function's own code performs becomes a step of a flat program over numbered
+slots:
 
 * a Function application (``Function.apply``): replayed as the NumPy kernels it ran
   (``fast_ops``' maps, zips, reductions and ``matmul``, views, ``_kernel``s), on bare
@@ -64,7 +65,7 @@ from typing import Any
 import numpy as np
 
 from . import _trace, _versions
-from .autodiff import _GradMode, grads_tuple, is_grad_enabled
+from .autodiff import _GRAD_MODE, grads_tuple, is_grad_enabled
 from .devices import is_device_array, namespace
 from .module import Module, Parameter
 from .optim import Optimizer
@@ -385,12 +386,12 @@ class _Call:
             kinds.kind[s] = TENSOR
 
         def run(v: Vals) -> None:
-            previous = _GradMode.enabled
-            _GradMode.enabled = mode
+            previous = _GRAD_MODE.enabled
+            _GRAD_MODE.enabled = mode
             try:
                 res = fn(*fetch(v), **{k: f(v) for k, f in kw.items()})
             finally:
-                _GradMode.enabled = previous
+                _GRAD_MODE.enabled = previous
             for k, s in outs:
                 v[s] = res if k is None else res[k]
 
@@ -432,12 +433,12 @@ class _Accumulate:
                         a = namespace(a).array(a, dtype=mine.dtype, order="C")
                     t._grad = t._new(TensorData._from_c_array(a))
                     return
-            previous = _GradMode.enabled
-            _GradMode.enabled = False
+            previous = _GRAD_MODE.enabled
+            _GRAD_MODE.enabled = False
             try:
                 t.accumulate_derivative(x(v))
             finally:
-                _GradMode.enabled = previous
+                _GRAD_MODE.enabled = previous
 
         return [run]
 
@@ -575,13 +576,14 @@ class _Trace:
         """``cls.apply(*vals)``, run now and recorded as a forward step (with the array
         kernels it ran, where they explain its result)."""
         specs = tuple(self.spec(v) for v in vals)
-        previous, _trace.KERNELS = _trace.KERNELS, []
+        state = _trace.STATE
+        previous, state.kernels = state.kernels, []
         self.depth += 1
         try:
             c = cls.apply(*vals)
         finally:
             self.depth -= 1
-            kernels, _trace.KERNELS = _trace.KERNELS, previous
+            kernels, state.kernels = state.kernels, previous
         out = self.new_slot(c)
         h = c.history
         ctx_slot = None
@@ -745,13 +747,13 @@ class _Program:
             v[a] = t._tensor._array
         for p, k in self.params:
             v[k] = p.value._tensor._array
-        previous = _GradMode.enabled
-        _GradMode.enabled = False  # what forward steps compute inside is not recorded
+        previous = _GRAD_MODE.enabled
+        _GRAD_MODE.enabled = False  # what forward steps compute inside is not recorded
         try:
             for step in self.steps:
                 step(v)
         finally:
-            _GradMode.enabled = previous
+            _GRAD_MODE.enabled = previous
         return self.result(v)
 
 
@@ -961,7 +963,7 @@ class Compiled:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _trace.ACTIVE is not None:  # inside another trace: its steps are recorded there
+        if _trace.STATE.active is not None:  # inside another trace: its steps are recorded there
             return self.fn(*args, **kwargs)
         scan = None
         if self._modules is None:  # the first call (or after clear()): it traces
@@ -996,12 +998,12 @@ class Compiled:
         self._modules = modules
         tracer = _Trace({id(p.value): p for p in params if isinstance(p.value, Tensor)})
         inputs = [tracer.new_slot(t) for t in tensors]
-        _trace.ACTIVE = tracer
+        _trace.STATE.active = tracer
         try:
             result = self.fn(*args, **kwargs)
             shape = _result_spec(tracer, result)
         finally:
-            _trace.ACTIVE = None
+            _trace.STATE.active = None
         kinds = _Kinds(tracer.backends, tracer.fresh, tracer.params)
         records = tracer.steps
         for i, record in enumerate(records):

@@ -307,8 +307,8 @@ class FastOps(TensorOps):
             raw = vec(x)
             if out is None:
                 r = contiguous(raw)
-                if _trace.KERNELS is not None:
-                    _trace.KERNELS.append((_kernel(vec, 0, r is raw or contiguous), (x,), r))
+                if (kernels := _trace.STATE.kernels) is not None:
+                    kernels.append((_kernel(vec, 0, r is raw or contiguous), (x,), r))
                 return a._new(_from_c_array(r))
             _check_map_out(name, a, out)
             copyto(out._tensor._array, raw, casting="unsafe")
@@ -365,8 +365,8 @@ class FastOps(TensorOps):
                 same_device(name, a, b)  # raises DeviceError naming both devices
                 raise
             r = contiguous(raw)
-            if _trace.KERNELS is not None:
-                _trace.KERNELS.append((_kernel(vec, form, r is raw or contiguous), (x, y), r))
+            if (kernels := _trace.STATE.kernels) is not None:
+                kernels.append((_kernel(vec, form, r is raw or contiguous), (x, y), r))
             return a._new(_from_c_array(r))
 
         return _zip
@@ -396,8 +396,8 @@ class FastOps(TensorOps):
             except (ValueError, TypeError, IndexError):
                 _check_dim(name, a, dim)
                 raise
-            if _trace.KERNELS is not None:
-                _trace.KERNELS.append((_reducer(reduce, dim, contiguous), (x,), r))
+            if (kernels := _trace.STATE.kernels) is not None:
+                kernels.append((_reducer(reduce, dim, contiguous), (x,), r))
             return a._new(_from_c_array(r))
 
         return _reduce
@@ -423,8 +423,8 @@ class FastOps(TensorOps):
             raise
         contiguous = k.contiguous
         r = contiguous(raw)
-        if _trace.KERNELS is not None:
-            _trace.KERNELS.append((_kernel(matmul, 0, r is raw or contiguous), (x, y), r))
+        if (kernels := _trace.STATE.kernels) is not None:
+            kernels.append((_kernel(matmul, 0, r is raw or contiguous), (x, y), r))
         return a._new(_from_c_array(r))
 
 

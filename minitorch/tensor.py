@@ -685,8 +685,8 @@ class Tensor:
         May be assigned ``None`` or a Tensor of this tensor's shape.
         """
         g = self._grad
-        if g is not None and _trace.ACTIVE is not None and not _trace.ACTIVE.depth:
-            _trace.ACTIVE.read_grad(self, g)  # minitorch.compile: read it live
+        if g is not None and (tracer := _trace.STATE.active) is not None and not tracer.depth:
+            tracer.read_grad(self, g)  # minitorch.compile: read it live
         return g
 
     @grad.setter
@@ -739,8 +739,8 @@ class Tensor:
         C-contiguous buffer of this tensor's dtype, never shared with another tensor).
         Hooks (``register_hook``) see ``x`` first and may replace it.
         """
-        if _trace.ACTIVE is not None and not _trace.ACTIVE.depth:  # minitorch.compile
-            _trace.ACTIVE.accumulate(self, x)
+        if (tracer := _trace.STATE.active) is not None and not tracer.depth:  # minitorch.compile
+            tracer.accumulate(self, x)
             return
         h = self.history
         if h is None or h.last_fn is not None:
@@ -793,8 +793,10 @@ class Tensor:
             node, inputs = self, h.inputs
         ctx.output = node  # type: ignore[attr-defined]  # this node, during backward only
         try:
-            if _trace.ACTIVE is not None and not _trace.ACTIVE.depth:  # minitorch.compile
-                grads = _trace.ACTIVE.backward(fn, ctx, d_output)
+            if (
+                tracer := _trace.STATE.active
+            ) is not None and not tracer.depth:  # minitorch.compile
+                grads = tracer.backward(fn, ctx, d_output)
             else:
                 grads = fn.backward(ctx, d_output)  # Function._backward, inlined
         except (TypeError, AttributeError) as err:
@@ -882,8 +884,8 @@ class Tensor:
                 )
             ones = self.backend.xp.ones(self.shape, dtype=self.dtype)
             seed = self._new(TensorData._from_array(ones))
-            if _trace.ACTIVE is not None:
-                _trace.ACTIVE.constant(seed)  # minitorch.compile: not traced data
+            if (tracer := _trace.STATE.active) is not None:
+                tracer.constant(seed)  # minitorch.compile: not traced data
         else:
             if isinstance(grad_output, Tensor):
                 seed = grad_output
@@ -1277,7 +1279,7 @@ class Tensor:
         if type(key) is int and arr.ndim == 1 and 0 <= key < arr.shape[0]:
             _trace.check_read(self, "t[i] (a Python float)")
             return float(arr[key])
-        if _trace.ACTIVE is not None:
+        if _trace.STATE.active is not None:
             for k in key if type(key) is tuple else (key,):
                 if isinstance(k, Tensor):
                     _trace.check_read(k, "indexing with a tensor (its values pick the elements)")

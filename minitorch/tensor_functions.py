@@ -211,8 +211,8 @@ class Function(_Explained):
         # through it): the unrecorded path shares one context, objects are built field by
         # field (no dataclass __init__ calls), and the all-Tensor case reuses ``vals``.
         c: Tensor
-        if _trace.ACTIVE is not None and not _trace.ACTIVE.depth:  # minitorch.compile
-            return _trace.ACTIVE.apply(cls, vals)  # type: ignore[no-any-return]
+        if (tracer := _trace.STATE.active) is not None and not tracer.depth:  # minitorch.compile
+            return tracer.apply(cls, vals)  # type: ignore[no-any-return]
         track = False
         if is_grad_enabled():
             for v in vals:
@@ -1204,8 +1204,8 @@ def _viewed(a: Tensor, view: Callable[[Any], Any], storage: Any = None) -> Tenso
     x = a._tensor._array
     r = view(x)
     td = TensorData._from_array(r, storage)
-    if _trace.KERNELS is not None and td._array is r:
-        _trace.KERNELS.append((view, (x,), r))
+    if (kernels := _trace.STATE.kernels) is not None and td._array is r:
+        kernels.append((view, (x,), r))
     return a._new(td)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import importlib
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -553,6 +554,37 @@ def test_set_grad_enabled_as_a_decorator(mode: bool) -> None:
         assert not minitorch.is_grad_enabled()
     assert seen is mode and y.is_constant() is not mode
     assert f.__name__ == "f"
+
+
+def test_grad_mode_is_per_thread() -> None:
+    """As in PyTorch: ``no_grad`` in one thread leaves the others recording (a web app
+    serving two sessions, say), and a new thread starts with recording on."""
+    entered, checked = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def quiet() -> None:
+        with minitorch.no_grad():
+            seen.append(minitorch.is_grad_enabled())
+            entered.set()
+            checked.wait(10)
+
+    other = threading.Thread(target=quiet)
+    other.start()
+    assert entered.wait(10)
+    x = Scalar(2.0)
+    y = x * x  # recorded here while the other thread sits in no_grad
+    y.backward()
+    checked.set()
+    other.join(10)
+    assert seen == [False] and not y.is_constant() and x.derivative == 4.0
+
+    fresh: list[bool] = []
+    with minitorch.no_grad():
+        t = threading.Thread(target=lambda: fresh.append(minitorch.is_grad_enabled()))
+        t.start()
+        t.join(10)
+        assert not minitorch.is_grad_enabled()
+    assert fresh == [True] and minitorch.is_grad_enabled()
 
 
 def test_grad_mode_api_is_exported_from_autodiff() -> None:

@@ -4,6 +4,7 @@ cannot capture (issue 11)."""
 from __future__ import annotations
 
 import random
+import threading
 import types
 from collections.abc import Callable
 from typing import Any
@@ -311,6 +312,43 @@ def test_a_python_side_effect_runs_at_trace_time_only() -> None:
     for _ in range(3):
         f(minitorch.tensor([1.0]))
     assert seen == [1]
+
+
+def test_a_trace_records_its_own_thread_only() -> None:
+    """While one thread traces, another computes eagerly as usual: its operations build
+    their own graph and are not recorded into the trace (nor its kernels into the trace's)."""
+    entered, resume = threading.Event(), threading.Event()
+
+    def body(x: minitorch.Tensor) -> minitorch.Tensor:
+        y = (x * 2.0).exp()
+        if not resume.is_set():  # the first trace pauses here, halfway through
+            entered.set()
+            resume.wait(10)
+        return (y + x).sum()
+
+    f = minitorch.compile(body)
+    x = minitorch.tensor([0.5, -1.0])
+    results: list[minitorch.Tensor] = []
+    tracing = threading.Thread(target=lambda: results.append(f(x)))
+    tracing.start()
+    try:
+        assert entered.wait(10)
+        w = minitorch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        loss = (w * w).sum() + w.log().sum()
+        loss.backward()
+        assert loss.history is not None
+        assert w.grad is not None
+        np.testing.assert_allclose(w.grad.to_numpy(), [3.0, 4.5, 6.0 + 1 / 3], rtol=1e-5)
+    finally:
+        resume.set()
+        tracing.join(10)
+    alone = minitorch.compile(body)  # the same function traced with nothing else running
+    alone(x)
+    (traced,), (clean,) = f._cache.values(), alone._cache.values()
+    assert len(traced.steps) == len(clean.steps)
+    for _ in range(2):  # replays compute what eager does
+        np.testing.assert_allclose(f(x).item(), body(x).item())
+    assert results[0].item() == pytest.approx(body(x).item())
 
 
 def test_a_replayed_mlp_step_builds_no_graph(monkeypatch: pytest.MonkeyPatch) -> None:
