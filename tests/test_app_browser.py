@@ -3,8 +3,9 @@
 Starts the app on a free port and, through Selenium, checks that every page (autodiff, train,
 tensors, digits) shows its title within 3 s and never an uncaught exception, that the autodiff
 and tensors pages draw their SVG, that autodiff's "next" steps through backpropagation, that
-the train page redraws its plots at least twice a second while it trains, and that the digits
-page trains to "Finished" and draws its confusion matrix.
+the train page redraws its plots at least twice a second while it trains and survives a setting
+changed mid-training, and that the digits page trains to "Finished" and draws its confusion
+matrix.
 
 Marker ``browser`` (``-m "not browser"`` leaves it out). Needs streamlit, selenium, and
 Chromium with its driver (Debian: ``apt-get install chromium chromium-driver``; ``.ci/run``
@@ -79,9 +80,14 @@ return {
   h1: Array.from(document.querySelectorAll("h1")).filter(shown).map((e) => e.innerText),
   exceptions: texts('[data-testid="stException"]'),
   errors: texts('[data-testid="stAlertContentError"]'),
-  successes: texts('[data-testid="stAlertContentSuccess"]'),
+  // a success alert of the run before, still shown while this run has not reached it, is stale
+  successes: Array.from(document.querySelectorAll('[data-testid="stAlertContentSuccess"]'))
+    .filter((e) => e.closest('[data-stale="true"]') === null).map((e) => e.innerText),
   captions: texts('[data-testid="stCaptionContainer"]'),
-  running: document.querySelector('[data-testid="stStatusWidgetRunningIcon"]') !== null,
+  // a run is under way: the status widget says so (after a delay) or elements of the run
+  // before are still waiting to be drawn again
+  running: document.querySelector('[data-testid="stStatusWidgetRunningIcon"]') !== null
+    || document.querySelector('[data-stale="true"]') !== null,
 };
 """
 
@@ -366,6 +372,14 @@ def _train_button(browser: WebDriver, page: str, timeout: float = 20.0) -> WebEl
         time.sleep(0.1)
 
 
+def _wait_for_rerun(browser: WebDriver, timeout: float = 5.0) -> None:
+    """After a click: wait until the script runs again (from then on the earlier run's
+    "Finished" alert is stale until replaced), so that it is not taken for this run's."""
+    deadline = time.monotonic() + timeout
+    while not _snapshot(browser)["running"] and time.monotonic() < deadline:
+        time.sleep(POLL_S / 5)
+
+
 def _step_forward(browser: WebDriver, steps: int) -> None:
     """Press the autodiff page's "next" button ``steps`` times; the step caption must follow."""
     from selenium.webdriver.common.by import By
@@ -387,17 +401,19 @@ def _step_forward(browser: WebDriver, steps: int) -> None:
 
 
 def _train(
-    browser: WebDriver, app: AppServer, page: str, timeout: float
+    browser: WebDriver, app: AppServer, page: str, timeout: float, reopen: bool = True
 ) -> tuple[float, list[tuple[float, int]]]:
-    """Open ``page``, click Train and wait for "Finished".
+    """Open ``page`` (unless ``reopen`` is False), click Train and wait for a new "Finished".
 
     Returns the seconds it took and the (time, N) of each new ``update N`` caption seen while
     training (a caption there before the click is not counted until it changes).
     """
-    _open(browser, app, page)
+    if reopen:
+        _open(browser, app, page)
     button = _train_button(browser, page)
     before = _update_number(_snapshot(browser))
     button.click()
+    _wait_for_rerun(browser)
     clicked = time.perf_counter()
     seen: list[tuple[float, int]] = []
     while True:
@@ -480,6 +496,30 @@ def test_training_updates_the_plots_twice_a_second(browser: WebDriver, app: AppS
     )
     _settle(browser, "train")
     _screenshot(browser, "train")
+
+
+def test_a_setting_changed_while_training_starts_over_cleanly(
+    browser: WebDriver, app: AppServer
+) -> None:
+    """Streamlit reruns the page in a new thread while the old run still trains: the two
+    must not share grad mode or a compile trace (they once did: 'backward() on a constant')."""
+    from selenium.webdriver.common.by import By
+
+    _open(browser, app, "train")
+    _train_button(browser, "train").click()
+    deadline = time.monotonic() + TRAIN_TIMEOUT_S
+    while (_update_number(_snapshot(browser)) or 0) < 3:  # the Scalar run is under way
+        _check_clean(_snapshot(browser), "train")
+        assert time.monotonic() < deadline, "train: no redraw after clicking Train"
+        time.sleep(POLL_S)
+    tensor = browser.find_elements(By.XPATH, "//label[normalize-space(.)='Tensor']")
+    assert tensor, "train: no 'Tensor' backend option"
+    tensor[0].click()
+    _settle(browser, "train (backend switched while training)", timeout=TRAIN_TIMEOUT_S)
+    for _ in range(2):  # a Tensor run (compiled steps), twice: the second replays
+        took, _ = _train(browser, app, "train", TRAIN_TIMEOUT_S, reopen=False)
+        print(f"train, Tensor backend after the switch: Finished {took:.2f} s after the click")
+        _settle(browser, "train")
 
 
 def test_digits_trains_and_shows_results(browser: WebDriver, app: AppServer) -> None:

@@ -66,7 +66,7 @@ def streamlit_command(port: int, address: str) -> list[str]:
         "--global.developmentMode",
         "false",
         "--client.toolbarMode",
-        "minimal",  # no "Deploy" button: the app is served from the learner's own machine
+        "viewer",  # no "Deploy" button: the app is served from the learner's own machine
     ]
 
 
