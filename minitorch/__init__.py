@@ -14,6 +14,7 @@ from .autodiff import (
     backpropagate,
     central_difference,
     enable_grad,
+    is_constant,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
@@ -53,6 +54,7 @@ __all__ = [
     "datasets",
     "derivative_check",
     "enable_grad",
+    "is_constant",
     "is_grad_enabled",
     "no_grad",
     "operators",
@@ -122,7 +124,14 @@ from .tensor_functions import (  # noqa: E402
     tensor,
     zeros,
 )
-from .tensor_ops import SimpleBackend, SimpleOps, TensorBackend, TensorOps  # noqa: E402
+from .tensor_ops import (  # noqa: E402
+    SimpleBackend,
+    SimpleOps,
+    TensorBackend,
+    TensorFunctions,
+    TensorOps,
+    make_tensor_backend,
+)
 
 __all__ += [
     "EQ",
@@ -166,6 +175,7 @@ __all__ += [
     "Tensor",
     "TensorBackend",
     "TensorData",
+    "TensorFunctions",
     "TensorOps",
     "UserIndex",
     "UserShape",
@@ -178,6 +188,7 @@ __all__ += [
     "grad_check",
     "gradcheck",
     "index_to_position",
+    "make_tensor_backend",
     "ones",
     "rand",
     "shape_broadcast",

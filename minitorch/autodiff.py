@@ -39,6 +39,7 @@ __all__ = [
     "central_difference",
     "enable_grad",
     "grads_tuple",
+    "is_constant",
     "is_grad_enabled",
     "no_grad",
     "set_grad_enabled",
@@ -251,6 +252,15 @@ class Variable(Protocol):
     def chain_rule(self, d_output: Any) -> Iterable[tuple[Variable, Any]]: ...
 
     def accumulate_derivative(self, x: Any) -> None: ...
+
+
+def is_constant(value: Any) -> bool:
+    """True for what takes no derivative: a plain number, or a Variable that says so.
+
+    The course's earlier function form of ``Variable.is_constant()`` (its graph drawing
+    calls ``minitorch.is_constant(v)`` on every input, numbers included).
+    """
+    return not isinstance(value, Variable) or value.is_constant()
 
 
 def topological_sort(variable: Variable) -> list[Variable]:

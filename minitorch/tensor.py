@@ -980,6 +980,10 @@ class Tensor:
         """A constant sharing this tensor's data (and its version counter), cut from the graph."""
         return self._new(self._tensor)
 
+    def get_data(self) -> Tensor:
+        """The course's earlier name for ``detach()``."""
+        return self.detach()
+
     # -- conversion ----------------------------------------------------------------------
     def item(self) -> float:
         """The single value of a one-element tensor, as a Python float."""

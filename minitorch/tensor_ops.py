@@ -45,7 +45,9 @@ __all__ = [
     "SimpleBackend",
     "SimpleOps",
     "TensorBackend",
+    "TensorFunctions",
     "TensorOps",
+    "make_tensor_backend",
     "matmul_shape",
     "tensor_map",
     "tensor_matrix_multiply",
@@ -470,3 +472,17 @@ def tensor_matrix_multiply(
 
 SimpleBackend = TensorBackend(SimpleOps)
 """The reference backend (pure Python)."""
+
+TensorFunctions = SimpleBackend
+"""The course's earlier name for the reference backend."""
+
+
+def make_tensor_backend(tensor_ops: type[TensorOps], is_cuda: bool = False) -> TensorBackend:
+    """The course's earlier spelling of ``TensorBackend(tensor_ops)``; ``is_cuda`` is read
+    from ``tensor_ops.cuda`` instead, so it is checked, not needed."""
+    if is_cuda and not tensor_ops.cuda:
+        raise ValueError(
+            f"make_tensor_backend({tensor_ops.__name__}, is_cuda=True): "
+            f"{tensor_ops.__name__} runs on the CPU; use minitorch.CudaOps for the GPU."
+        )
+    return TensorBackend(tensor_ops)

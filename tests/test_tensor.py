@@ -14,11 +14,16 @@ and the contract's examples.
 from __future__ import annotations
 
 import gc
+import importlib.util
 import math
+import os
 import random
+import subprocess
+import sys
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -971,3 +976,45 @@ def test_sgd_trains_tensor_parameters() -> None:
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] / 10
+
+
+def test_the_courses_earlier_names() -> None:
+    """Names the course's older project scripts and app use, kept working."""
+    backend = minitorch.make_tensor_backend(minitorch.FastOps)
+    assert isinstance(backend, minitorch.TensorBackend) and not backend.cuda
+    with pytest.raises(ValueError, match="CudaOps"):
+        minitorch.make_tensor_backend(minitorch.FastOps, is_cuda=True)
+    assert minitorch.TensorFunctions is minitorch.SimpleBackend
+    t = minitorch.tensor([1.0, 2.0], requires_grad=True)
+    out = t * 3.0
+    data = out.get_data()  # the course's run_tensor: ((out.get_data() > 0.5) == y).sum()
+    assert data.history is None and data.to_numpy().tolist() == [3.0, 6.0]
+    assert minitorch.is_constant(10.0) and minitorch.is_constant(minitorch.tensor([1.0]))
+    assert not minitorch.is_constant(t) and not minitorch.is_constant(out)
+    assert not minitorch.is_constant(minitorch.Scalar(1.0))
+
+
+def test_numba_cuda_is_loaded_where_numba_is_installed(tmp_path: Path) -> None:
+    """The course's run_fast_tensor and app import numba and minitorch (in either order) and
+    then ask ``numba.cuda.is_available()``: the course library loads ``numba.cuda``, so do
+    we where numba is installed (and never import it where it is not)."""
+    fake = tmp_path / "numba"
+    (fake / "cuda").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "cuda" / "__init__.py").write_text("def is_available():\n    return False\n")
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(root)])}
+    for first, then in (("numba", "minitorch"), ("minitorch", "numba")):
+        code = f"import {first}, {then}\nassert numba.cuda.is_available() is False\n"
+        res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+    if importlib.util.find_spec("numba") is not None:
+        return  # numba is installed here: the case without it cannot be shown
+    alone = "import sys, minitorch\nassert 'numba' not in sys.modules\n"
+    res = subprocess.run(
+        [sys.executable, "-c", alone],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr
