@@ -5,8 +5,10 @@ images it gets wrong, with what it predicted."""
 from __future__ import annotations
 
 import html
+import json
 import time
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +65,9 @@ class Results:
     history: list[dict[str, Any]] = field(default_factory=list)
     source: str = "trained here"
 
-    @property
+    @cached_property
     def predicted(self) -> npt.NDArray[np.int64]:
-        """Predicted class of each test image."""
+        """Predicted class of each test image (computed once: the model is trained)."""
         return predictions(self.model, self.data.x_test)
 
     def confusion(self) -> npt.NDArray[np.int64]:
@@ -100,8 +102,6 @@ def open_run(folder: str | Path) -> Results:
     history = list(ck.meta.get("history", []))
     metrics = path / METRICS
     if metrics.is_file():
-        import json
-
         history = list(json.loads(metrics.read_text()).get("history", history))
     return Results(config, model, data, history, source=str(path))
 
